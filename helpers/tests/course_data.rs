@@ -1,0 +1,59 @@
+//! The loaders on the real course data. These need `./course data` to have
+//! filled the data directory (`./course test` does that first); without it
+//! they fail with the loader's message, which names that command.
+
+use aiguide::data;
+use aiguide::hub::{Hub, Source};
+
+#[test]
+fn every_registry_asset_is_present_and_intact() {
+    let hub = Hub::from_env().unwrap();
+    for asset in hub.manifest().assets() {
+        if let Source::PyPi { .. } = asset.source {
+            hub.locate(&asset.name).unwrap();
+        }
+    }
+}
+
+#[test]
+fn classic_tables_have_scikit_learns_shapes() {
+    let shapes = [
+        ("iris", data::iris().unwrap().x.dim(), (150, 4)),
+        ("wine", data::wine().unwrap().x.dim(), (178, 13)),
+        (
+            "breast cancer",
+            data::breast_cancer().unwrap().x.dim(),
+            (569, 30),
+        ),
+        ("digits", data::digits().unwrap().x.dim(), (1797, 64)),
+        ("diabetes", data::diabetes().unwrap().x.dim(), (442, 10)),
+    ];
+    for (name, got, expected) in shapes {
+        assert_eq!(got, expected, "{name}");
+    }
+    let iris = data::iris().unwrap();
+    assert_eq!(iris.class_names, ["setosa", "versicolor", "virginica"]);
+    assert_eq!(iris.y.iter().filter(|&&c| c == 2).count(), 50);
+    let diabetes = data::diabetes().unwrap();
+    assert_eq!(diabetes.y[0], 151.0);
+}
+
+#[test]
+fn photos_and_texts() {
+    for name in ["china", "flower"] {
+        let photo = data::sample_image(name).unwrap();
+        assert_eq!(photo.size(), [3, 427, 640], "{name}");
+        let (lo, hi) = (photo.min().double_value(&[]), photo.max().double_value(&[]));
+        assert!(lo >= 0.0 && hi <= 1.0 && hi > lo, "{name}: {lo}..{hi}");
+    }
+    let corpus = data::shakespeare().unwrap();
+    assert_eq!(corpus.documents.len(), 42);
+    assert!(
+        corpus
+            .document("hamlet")
+            .unwrap()
+            .text
+            .contains("To be, or not to be")
+    );
+    assert!(corpus.len_chars() > 5_000_000);
+}

@@ -1,0 +1,111 @@
+//! The process environment a course kernel hands to evcxr.
+//!
+//! evcxr runs `cargo` to build each cell and a runtime subprocess to execute
+//! it; both inherit this process's environment. So before evcxr starts we put
+//! libtorch on the loader path, tell tch's build script to take libtorch from
+//! the course's `torch` wheel, and point evcxr at this kernel's slot.
+
+use crate::paths::Course;
+use crate::slots::Slot;
+use anyhow::{Context, Result, anyhow, bail};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Prepares the environment for a kernel that owns `slot`, and writes the
+/// slot's evcxr configuration.
+pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
+    let torch_lib = course.torch_lib()?;
+    let rust_libs = rust_library_dirs(slot)?;
+    crate::evcxr_config::write(&course.workspace_manifest(), &slot.config_dir())?;
+    let python_bin = course
+        .python()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    // SAFETY: called from `main` before evcxr, tokio or any other thread starts,
+    // so nothing can read the environment concurrently.
+    unsafe {
+        prepend_path("LD_LIBRARY_PATH", &torch_lib);
+        for dir in &rust_libs {
+            prepend_path("LD_LIBRARY_PATH", dir);
+        }
+        // tch's build script asks `python3` on PATH where libtorch is.
+        prepend_path("PATH", &python_bin);
+        std::env::set_var("LIBTORCH_USE_PYTORCH", "1");
+        std::env::set_var("EVCXR_TMPDIR", slot.build_dir());
+        std::env::set_var("EVCXR_CONFIG_DIR", slot.config_dir());
+        // The runtime subprocess reads this to find libtorch_cuda (see `cuda`).
+        std::env::set_var(crate::cuda::TORCH_LIB_VAR, &torch_lib);
+    }
+    Ok(())
+}
+
+/// The directories a cell library's Rust dependencies live in: the
+/// toolchain's `libstd-*.so` and the slot's compiled crates.
+///
+/// evcxr builds each cell with `-C prefer-dynamic` and loads the copy cargo
+/// places next to `deps/`, whose relative rpath was computed for `deps/`.
+/// That happens to work when the slot and `~/.rustup` share no directory
+/// prefix, but under `~/.cache` the rpath points one level off, and loading
+/// fails with a bare "dlopen failed". The loader path does not depend on that.
+fn rust_library_dirs(slot: &Slot) -> Result<Vec<PathBuf>> {
+    let sysroot = rustc_print(&["--print", "sysroot"])?;
+    let host = rustc_print(&["-vV"])?
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("`rustc -vV` did not print a host triple"))?;
+    Ok(vec![
+        Path::new(&sysroot)
+            .join("lib")
+            .join("rustlib")
+            .join(&host)
+            .join("lib"),
+        slot.build_dir()
+            .join("target")
+            .join(&host)
+            .join("debug")
+            .join("deps"),
+    ])
+}
+
+fn rustc_print(args: &[&str]) -> Result<String> {
+    let output = Command::new("rustc")
+        .args(args)
+        .output()
+        .context("cannot run `rustc`; install Rust with rustup (https://rustup.rs)")?;
+    if !output.status.success() {
+        bail!(
+            "`rustc {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Hides evcxr's own `rust` kernelspec from the kernel loop: on every start
+/// evcxr_jupyter rewrites `$JUPYTER_PATH/kernels/rust` when it finds one of
+/// another version there, and the course must never touch another kernel.
+/// Pointing `JUPYTER_PATH` at a directory of ours makes that a no-op.
+///
+/// # Safety
+/// Must be called before other threads start (it writes the environment).
+pub unsafe fn shield_other_kernelspecs(course: &Course) {
+    let shield = course.home.join("jupyter-shield");
+    // SAFETY: forwarded to the caller.
+    unsafe { std::env::set_var("JUPYTER_PATH", shield) };
+}
+
+/// # Safety
+/// Writes the environment; see [`prepare`].
+unsafe fn prepend_path(var: &str, dir: &Path) {
+    let mut value = OsString::from(dir);
+    if let Some(old) = std::env::var_os(var).filter(|old| !old.is_empty()) {
+        value.push(":");
+        value.push(old);
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { std::env::set_var(var, value) };
+}

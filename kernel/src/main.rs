@@ -1,0 +1,227 @@
+//! `aiguide-kernel`: the Jupyter kernel of the aiguide course, plus the tools
+//! around it (install, doctor, headless runner, warm-up).
+//!
+//! The kernel itself is evcxr_jupyter's kernel loop; this binary prepares what
+//! evcxr needs first: libtorch on the loader path, tch's build variables, the
+//! course's evcxr configuration, and a persistent compile slot so that the
+//! course crates are compiled once per machine rather than once per kernel.
+
+mod capture;
+mod cuda;
+mod doctor;
+mod environment;
+mod evcxr_config;
+mod heartbeat;
+mod kernelspec;
+mod notebook;
+mod paths;
+mod runner;
+mod slots;
+
+use anyhow::{Context, Result, bail};
+use paths::Course;
+use slots::Slot;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+aiguide-kernel: the Rust kernel of the aiguide course
+
+usage:
+  aiguide-kernel install [--prefix DIR]     register the \"Rust (aiguide)\" kernelspec
+  aiguide-kernel uninstall [--prefix DIR]   remove it (other kernels are never touched)
+  aiguide-kernel doctor                     check everything the course needs
+  aiguide-kernel run [--inplace] NOTEBOOK...  execute notebooks headlessly
+  aiguide-kernel warm                       compile the course crates into a free slot
+  aiguide-kernel --control_file FILE        run as a Jupyter kernel (kernel.json does this)
+
+environment: AIGUIDE_ROOT (checkout), AIGUIDE_HOME (cache, default ~/.cache/aiguide),
+             AIGUIDE_PYTHON (Python with torch==2.13.0, default $AIGUIDE_HOME/venv/bin/python)";
+
+fn main() -> ExitCode {
+    // evcxr re-executes this binary as its runtime subprocess (and as a rustc
+    // wrapper); in those roles `runtime_hook` never returns.
+    if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
+        cuda::preload_for_runtime();
+    }
+    evcxr::runtime_hook();
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("--control_file") => kernel(),
+        Some("install") => install(&args[1..]),
+        Some("uninstall") => uninstall(&args[1..]),
+        Some("doctor") => doctor(),
+        Some("run") => run(&args[1..]),
+        Some("warm") => warm(),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => {
+            eprintln!("aiguide-kernel: unknown command {other:?}\n\n{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("aiguide-kernel: {error:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Takes a compile slot and prepares the environment evcxr will inherit.
+/// The slot stays locked until the process exits.
+fn enter_slot(course: &Course) -> Result<Slot> {
+    let slot = Slot::acquire(&course.home)?;
+    environment::prepare(course, &slot)?;
+    Ok(slot)
+}
+
+fn kernel() -> Result<ExitCode> {
+    let course = Course::locate()?;
+    let slot = enter_slot(&course)?;
+    // SAFETY: still single-threaded; evcxr_jupyter starts its threads below.
+    unsafe { environment::shield_other_kernelspecs(&course) };
+    eprintln!(
+        "aiguide kernel: compile slot {} ({})",
+        slot.index,
+        if slot.is_warm() {
+            "warm"
+        } else {
+            "cold: the first start compiles the course crates, which takes minutes"
+        }
+    );
+    evcxr_jupyter::main().context(
+        "the kernel stopped; if the course crates failed to build, `aiguide-kernel doctor` \
+         says what is missing",
+    )?;
+    drop(slot);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `[--prefix DIR]`.
+fn prefix_arg(args: &[String]) -> Result<Option<PathBuf>> {
+    match args {
+        [] => Ok(None),
+        [flag, dir] if flag == "--prefix" => Ok(Some(PathBuf::from(dir))),
+        _ => bail!("expected [--prefix DIR], got {args:?}"),
+    }
+}
+
+fn install(args: &[String]) -> Result<ExitCode> {
+    let course = Course::locate()?;
+    let kernels = kernelspec::kernels_dir(prefix_arg(args)?.as_deref())?;
+    let exe = std::env::current_exe()?;
+    let path = kernelspec::install(&course, &exe, &kernels)?;
+    println!(
+        "installed kernelspec {:?} ({}) at {}",
+        kernelspec::NAME,
+        kernelspec::DISPLAY_NAME,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn uninstall(args: &[String]) -> Result<ExitCode> {
+    let kernels = kernelspec::kernels_dir(prefix_arg(args)?.as_deref())?;
+    if kernelspec::uninstall(&kernels)? {
+        println!("removed {}", kernels.join(kernelspec::NAME).display());
+    } else {
+        println!("no aiguide kernelspec in {}", kernels.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doctor() -> Result<ExitCode> {
+    let course = Course::locate()?;
+    let checks = doctor::checks(&course);
+    let healthy = doctor::report(&checks, &mut std::io::stdout())?;
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let inplace = args.iter().any(|arg| arg == "--inplace");
+    let paths: Vec<PathBuf> = args
+        .iter()
+        .filter(|arg| *arg != "--inplace")
+        .map(PathBuf::from)
+        .collect();
+    if paths.is_empty() {
+        bail!("no notebook given\n\n{USAGE}");
+    }
+    // Load everything first: a bad path is reported before minutes of work.
+    let mut notebooks = Vec::new();
+    for path in &paths {
+        let absolute = std::path::absolute(path)?;
+        match notebook::Notebook::load(&absolute) {
+            Ok(notebook) => notebooks.push(notebook),
+            Err(error) => {
+                eprintln!("aiguide-kernel: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let course = Course::locate()?;
+    let slot = enter_slot(&course)?;
+    let mut failures = 0;
+    for mut notebook in notebooks {
+        println!("{} (compile slot {})", notebook.path.display(), slot.index);
+        let scratch = tempfile::tempdir()?;
+        match runner::run(&mut notebook, scratch.path(), &mut std::io::stdout()) {
+            Ok(passed) => {
+                println!(
+                    "passed: {} cells in {:.1} s (budget {:.0} s)",
+                    passed.cells.len(),
+                    passed.total.as_secs_f64(),
+                    passed.budget.as_secs_f64()
+                );
+                if inplace {
+                    notebook.save()?;
+                    println!("outputs written to {}", notebook.path.display());
+                }
+            }
+            Err(failure) => {
+                failures += 1;
+                eprint!("{failure}");
+            }
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn warm() -> Result<ExitCode> {
+    let course = Course::locate()?;
+    let slot = enter_slot(&course)?;
+    if slot.is_warm() {
+        println!(
+            "compile slot {} already built; checking it is up to date",
+            slot.index
+        );
+    } else {
+        println!(
+            "compiling the course crates into slot {} (a few minutes, once per machine)",
+            slot.index
+        );
+    }
+    let start = Instant::now();
+    let heartbeat =
+        heartbeat::Heartbeat::start("still compiling the course crates", Duration::from_secs(30));
+    let outcome = runner::load_course_crates();
+    drop(heartbeat);
+    outcome?;
+    println!(
+        "compile slot {} is warm ({:.0} s)",
+        slot.index,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
