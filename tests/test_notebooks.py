@@ -12,6 +12,7 @@ written into the checkout.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_notebook(path: Path, tmp_path: Path) -> None:
             if remaining <= 0:
                 row["result"] = "over budget"
                 pytest.fail(f"{where} not reached: the notebook used up its {budget:.0f} s budget")
-            client.timeout = remaining
+            client.timeout = math.ceil(remaining)  # nbclient wants whole seconds
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:

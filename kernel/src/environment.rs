@@ -26,6 +26,7 @@ pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
     // SAFETY: called from `main` before evcxr, tokio or any other thread starts,
     // so nothing can read the environment concurrently.
     unsafe {
+        scrub_cargo_variables();
         prepend_path("LD_LIBRARY_PATH", &torch_lib);
         for dir in &rust_libs {
             prepend_path("LD_LIBRARY_PATH", dir);
@@ -39,6 +40,47 @@ pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
         std::env::set_var(crate::cuda::TORCH_LIB_VAR, &torch_lib);
     }
     Ok(())
+}
+
+/// Variables cargo sets for the processes it runs (tests, build scripts,
+/// `cargo run`). When the kernel itself runs under cargo, as in the kernel's
+/// own tests, they would leak into evcxr's builds; several build scripts
+/// (ring's, for one) watch them with `rerun-if-env-changed`, so the compile
+/// slot would rebuild whenever the kernel's parent changed.
+const CARGO_SET_PREFIXES: &[&str] = &[
+    "CARGO_PKG_",
+    "CARGO_CFG_",
+    "CARGO_FEATURE_",
+    "CARGO_BIN_EXE_",
+];
+const CARGO_SET_NAMES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
+/// # Safety
+/// Writes the environment; see [`prepare`].
+unsafe fn scrub_cargo_variables() {
+    let leaked: Vec<_> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            CARGO_SET_NAMES.contains(&name.as_str())
+                || CARGO_SET_PREFIXES
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+        })
+        .collect();
+    for name in leaked {
+        // SAFETY: forwarded to the caller.
+        unsafe { std::env::remove_var(name) };
+    }
 }
 
 /// The directories a cell library's Rust dependencies live in: the
