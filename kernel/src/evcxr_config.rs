@@ -33,39 +33,82 @@ const PANIC_HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
     }
 }));"#;
 
+/// The course crates named in the workspace manifest, each with its spec
+/// from `[workspace.dependencies]`.
+struct CrateLists {
+    /// `[workspace.metadata.aiguide] preload`: in every notebook.
+    preload: Vec<(String, Value)>,
+    /// `[workspace.metadata.aiguide] warm` (optional): crates a notebook loads
+    /// itself with `:dep`, too slow to compile on first use (polars), which
+    /// `aiguide-kernel warm` compiles into the slot ahead of time.
+    warm: Vec<(String, Value)>,
+}
+
+impl CrateLists {
+    fn read(manifest_path: &Path) -> Result<CrateLists> {
+        let text = std::fs::read_to_string(manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let manifest: Table = text
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", manifest_path.display()))?;
+        let workspace = manifest
+            .get("workspace")
+            .and_then(Value::as_table)
+            .ok_or_else(|| anyhow!("{} has no [workspace]", manifest_path.display()))?;
+        let lists = workspace
+            .get("metadata")
+            .and_then(|metadata| metadata.get("aiguide"))
+            .and_then(Value::as_table);
+        let specs = workspace
+            .get("dependencies")
+            .and_then(Value::as_table)
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} has no [workspace.dependencies]",
+                    manifest_path.display()
+                )
+            })?;
+        let list = |key: &str, required: bool| -> Result<Vec<(String, Value)>> {
+            let Some(names) = lists.and_then(|lists| lists.get(key)) else {
+                if required {
+                    bail!(
+                        "{} has no [workspace.metadata.aiguide] {key} = [...] list",
+                        manifest_path.display()
+                    );
+                }
+                return Ok(Vec::new());
+            };
+            let names = names.as_array().ok_or_else(|| {
+                anyhow!("[workspace.metadata.aiguide] {key} must be a list of crate names")
+            })?;
+            names
+                .iter()
+                .map(|name| {
+                    let name = name.as_str().ok_or_else(|| {
+                        anyhow!("{key} entries must be crate names, found {name}")
+                    })?;
+                    let spec = specs.get(name).ok_or_else(|| {
+                        anyhow!(
+                            "{name} is listed in [workspace.metadata.aiguide] {key} but has no \
+                             entry in [workspace.dependencies] of {}",
+                            manifest_path.display()
+                        )
+                    })?;
+                    Ok((name.to_owned(), spec.clone()))
+                })
+                .collect()
+        };
+        Ok(CrateLists {
+            preload: list("preload", true)?,
+            warm: list("warm", false)?,
+        })
+    }
+}
+
 /// Builds the text of `evcxr.toml` for the workspace manifest at
 /// `manifest_path`, whose `helpers/` crate is added as a path dependency.
 pub fn render(manifest_path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let manifest: Table = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", manifest_path.display()))?;
-    let workspace = manifest
-        .get("workspace")
-        .and_then(Value::as_table)
-        .ok_or_else(|| anyhow!("{} has no [workspace]", manifest_path.display()))?;
-    let preload = workspace
-        .get("metadata")
-        .and_then(|metadata| metadata.get("aiguide"))
-        .and_then(|aiguide| aiguide.get("preload"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            anyhow!(
-                "{} has no [workspace.metadata.aiguide] preload = [...] list",
-                manifest_path.display()
-            )
-        })?;
-    let specs = workspace
-        .get("dependencies")
-        .and_then(Value::as_table)
-        .ok_or_else(|| {
-            anyhow!(
-                "{} has no [workspace.dependencies]",
-                manifest_path.display()
-            )
-        })?;
-
+    let lists = CrateLists::read(manifest_path)?;
     let helpers = manifest_path
         .parent()
         .unwrap_or(Path::new("."))
@@ -77,19 +120,7 @@ pub fn render(manifest_path: &Path) -> Result<String> {
         Value::String(helpers.to_string_lossy().into_owned()),
     );
     dependencies.insert("aiguide".into(), Value::Table(aiguide));
-    for name in preload {
-        let name = name
-            .as_str()
-            .ok_or_else(|| anyhow!("preload entries must be crate names, found {name}"))?;
-        let Some(spec) = specs.get(name) else {
-            bail!(
-                "{name} is listed in [workspace.metadata.aiguide] preload but has no \
-                 entry in [workspace.dependencies] of {}",
-                manifest_path.display()
-            );
-        };
-        dependencies.insert(name.to_owned(), spec.clone());
-    }
+    dependencies.extend(lists.preload);
 
     let mut evcxr = Table::new();
     // evcxr normally swallows a panic and reports the cell as successful. A
@@ -106,6 +137,34 @@ pub fn render(manifest_path: &Path) -> Result<String> {
         manifest_path.display(),
         toml::to_string(&config)?
     ))
+}
+
+/// The `:dep` commands that load the `warm` crates, exactly as a notebook
+/// writes them (`:dep polars = { version = "...", features = [...] }`).
+pub fn warm_commands(manifest_path: &Path) -> Result<Vec<String>> {
+    Ok(CrateLists::read(manifest_path)?
+        .warm
+        .into_iter()
+        .map(|(name, spec)| format!(":dep {name} = {}", inline(&spec)))
+        .collect())
+}
+
+/// A TOML value on one line, as `:dep` takes it.
+fn inline(value: &Value) -> String {
+    match value {
+        Value::Table(table) => {
+            let fields: Vec<String> = table
+                .iter()
+                .map(|(key, value)| format!("{key} = {}", inline(value)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(inline).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Writes `evcxr.toml` into `config_dir`, replacing it atomically so a kernel
@@ -170,6 +229,34 @@ mod tests {
         let message = render(&path).unwrap_err().to_string();
         assert!(message.contains("polars"), "{message}");
         assert!(message.contains("[workspace.dependencies]"), "{message}");
+    }
+
+    #[test]
+    fn warm_crates_become_dep_commands_with_workspace_specs() {
+        let (_dir, path) = manifest(
+            "[workspace.metadata.aiguide]\npreload = [\"tch\"]\nwarm = [\"ndarray-linalg\"]\n",
+        );
+        assert_eq!(
+            warm_commands(&path).unwrap(),
+            vec![
+                ":dep ndarray-linalg = { features = [\"openblas-system\"], version = \"0.17\" }"
+                    .to_owned()
+            ]
+        );
+        let config: Table = render(&path).unwrap().parse().unwrap();
+        assert!(
+            !config["dependencies"]
+                .as_table()
+                .unwrap()
+                .contains_key("ndarray-linalg"),
+            "warm crates are not preloaded"
+        );
+    }
+
+    #[test]
+    fn no_warm_list_means_nothing_to_warm() {
+        let (_dir, path) = manifest("[workspace.metadata.aiguide]\npreload = [\"tch\"]\n");
+        assert!(warm_commands(&path).unwrap().is_empty());
     }
 
     #[test]

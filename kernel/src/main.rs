@@ -215,7 +215,8 @@ fn warm() -> Result<ExitCode> {
     let start = Instant::now();
     let heartbeat =
         heartbeat::Heartbeat::start("still compiling the course crates", Duration::from_secs(30));
-    let outcome = runner::load_course_crates();
+    let outcome = evcxr_config::warm_commands(&course.workspace_manifest())
+        .and_then(|warm| runner::load_course_crates(&warm));
     drop(heartbeat);
     outcome?;
     println!(

@@ -99,12 +99,23 @@ impl Session {
     }
 }
 
-/// Compiles and loads the course crates into the current compile slot, so
-/// that the next kernel to use the slot starts warm.
-pub fn load_course_crates() -> anyhow::Result<()> {
-    Session::loaded()
-        .map(drop)
-        .map_err(|message| anyhow::anyhow!("the course crates failed to build:\n{message}"))
+/// Compiles the course crates into the current compile slot, so that the
+/// next kernel to use the slot starts warm: the preloaded ones, then each
+/// `:dep` command of `warm` (crates single notebooks load themselves).
+pub fn load_course_crates(warm: &[String]) -> anyhow::Result<()> {
+    let mut session = Session::loaded()
+        .map_err(|message| anyhow::anyhow!("the course crates failed to build:\n{message}"))?;
+    for command in warm {
+        println!("  {command}");
+        let (result, _, stderr) = session.execute(command);
+        if let Err(error) = result {
+            anyhow::bail!(
+                "`{command}` failed to build:\n{}",
+                describe(&error, &stderr).join("\n")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs every code cell of `notebook` in a fresh evcxr context, in a scratch
