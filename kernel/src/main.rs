@@ -8,6 +8,7 @@
 
 mod capture;
 mod cuda;
+mod diagnose;
 mod doctor;
 mod environment;
 mod evcxr_config;
@@ -188,6 +189,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Err(failure) => {
                 failures += 1;
                 eprint!("{failure}");
+                if failure.cell.is_none()
+                    && let Some(diagnosis) = diagnose::helper_crate(&course)
+                {
+                    eprintln!("{diagnosis}");
+                }
             }
         }
     }
@@ -218,7 +224,12 @@ fn warm() -> Result<ExitCode> {
     let outcome = evcxr_config::warm_commands(&course.workspace_manifest())
         .and_then(|warm| runner::load_course_crates(&warm));
     drop(heartbeat);
-    outcome?;
+    if let Err(error) = outcome {
+        match diagnose::helper_crate(&course) {
+            Some(diagnosis) => bail!("{error:#}\n{diagnosis}"),
+            None => return Err(error),
+        }
+    }
     println!(
         "compile slot {} is warm ({:.0} s)",
         slot.index,

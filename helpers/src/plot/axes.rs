@@ -146,6 +146,23 @@ impl Axes {
 
 /// A tick label: short decimals, scientific notation for very large or
 /// small magnitudes (plotters' default prints `0.30000000000000004`).
+/// Draws the legend of a chart with several series, in the one style all
+/// plot kinds share.
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+}
+
 pub(crate) fn tick(v: &f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {

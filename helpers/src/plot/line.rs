@@ -3,7 +3,7 @@
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::axes::{Axes, FONT, chart_api, displayable, padded_range};
+use super::axes::{Axes, chart_api, displayable, draw_legend, padded_range};
 use super::{Figure, Values, palette};
 use crate::{Error, Result};
 
@@ -154,12 +154,7 @@ impl Line {
                 });
         }
         if series.len() > 1 {
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 15))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
+            draw_legend(&mut chart)?;
         }
         Ok(())
     }

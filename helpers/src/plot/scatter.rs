@@ -5,7 +5,7 @@ use ndarray::Array2;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::axes::{Axes, FONT, chart_api, displayable, padded_range};
+use super::axes::{Axes, chart_api, displayable, draw_legend, padded_range};
 use super::input::class_labels;
 use super::{Figure, Matrix, Values, palette};
 use crate::{Error, Result};
@@ -152,12 +152,7 @@ impl Points {
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
         if n_classes > 1 || !self.class_names.is_empty() {
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 15))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
+            draw_legend(chart)?;
         }
         Ok(())
     }
