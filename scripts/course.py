@@ -374,7 +374,9 @@ def setup() -> dict[str, str]:
 def command_lab(args: argparse.Namespace) -> int:
     env = setup()
     python = env["AIGUIDE_PYTHON"]
-    cmd = [python, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}", *args.rest]
+    cmd = [python, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}", *args.jupyter_args]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run as root; Lab refuses without this
     print("starting Jupyter Lab; choose the \"Rust (aiguide)\" kernel", flush=True)
     return subprocess.call(cmd, env=env)
 
@@ -415,15 +417,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="./course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    lab = commands.add_parser("lab", help="set up everything, then open Jupyter Lab on notebooks/")
-    lab.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    lab = commands.add_parser("lab", help="set up everything, then open Jupyter Lab on notebooks/ "
+                              "(other options, e.g. --no-browser --port 8899, go to jupyter lab)")
     lab.set_defaults(func=command_lab)
     test = commands.add_parser("test", help="set up everything, then run every check and notebook")
     test.add_argument("-k", help="only notebooks whose test id matches (pytest -k)")
     test.set_defaults(func=command_test)
     commands.add_parser("setup", help="only the six setup steps").set_defaults(func=command_setup)
     commands.add_parser("data", help="only fetch and verify the data assets").set_defaults(func=command_data)
-    args = parser.parse_args()
+    args, jupyter_args = parser.parse_known_args()
+    if jupyter_args and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
+    args.jupyter_args = jupyter_args
     try:
         return args.func(args)
     except SetupError as error:
