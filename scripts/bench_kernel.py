@@ -7,7 +7,7 @@ Measures, on this machine, with a warm compile slot:
     small expression, until its result arrives), over several fresh kernels;
   * per-cell latency of small cells (a `let`, an expression, a println) run
     repeatedly in one kernel;
-  * each code cell of a reference notebook (default notebooks/00-setup).
+  * each code cell of a reference notebook (default notebooks/00-setup/02-helpers-tour).
 Prints Markdown tables (paste them into docs/benchmarks.md). Run it with the
 course's Python after `./course setup`:
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--notebook", type=Path,
-                        default=ROOT / "notebooks" / "00-setup" / "00-setup.ipynb")
+                        default=ROOT / "notebooks" / "00-setup" / "02-helpers-tour.ipynb")
     args = parser.parse_args()
 
     starts = [start_to_first_result() for _ in range(args.starts)]
