@@ -13,6 +13,8 @@
 //!   MNIST/CIFAR-10 readers and seeded synthetic generators.
 //! - [`train`]: a small training loop on tch with history, batching,
 //!   accuracy, early stopping and learning-rate schedules.
+//! - [`autograd`]: a scalar reverse-mode autodiff engine (the guide's `Value`).
+//! - [`optim`]: SGD, Momentum, Adam and AdamW written out on `f64` slices.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
 //!   most notebooks.
 
@@ -21,11 +23,13 @@
 // crate that uses aiguide, including each notebook cell, link OpenBLAS.
 extern crate openblas_src;
 
+pub mod autograd;
 pub mod data;
 mod device;
 pub mod display;
 mod error;
 pub mod hub;
+pub mod optim;
 pub mod plot;
 pub mod prelude;
 mod progress;

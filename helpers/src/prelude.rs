@@ -38,6 +38,7 @@ pub use ndarray::{
     stack,
 };
 
+pub use crate::plot::contour;
 pub use ndarray_rand::RandomExt;
 pub use rand::rngs::StdRng;
 pub use rand::{Rng, SeedableRng};

@@ -13,6 +13,7 @@
 mod axes;
 mod bar;
 mod boundary;
+mod contour;
 mod figure;
 mod heatmap;
 mod hist;
@@ -25,6 +26,7 @@ mod scatter;
 
 pub use bar::{Bar, bar};
 pub use boundary::{DecisionBoundary, decision_boundary};
+pub use contour::{Contour, contour};
 pub use figure::Figure;
 pub use heatmap::{Heatmap, heatmap};
 pub use hist::{Hist, hist};
