@@ -146,10 +146,11 @@ impl Axes {
 
 /// A tick label: short decimals, scientific notation for very large or
 /// small magnitudes (plotters' default prints `0.30000000000000004`).
-/// Draws the legend of a chart with several series, in the one style all
-/// plot kinds share.
+/// Draws the legend of a chart with several series at `position`, in the one
+/// style all plot kinds share.
 pub(crate) fn draw_legend<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
@@ -157,6 +158,7 @@ where
 {
     chart
         .configure_series_labels()
+        .position(position)
         .label_font((FONT, 15))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))

@@ -7,7 +7,7 @@ use image::{Rgb, RgbImage};
 use ndarray::Array2;
 use plotters::prelude::*;
 
-use super::axes::{Axes, FONT, chart_api, displayable};
+use super::axes::{Axes, chart_api, displayable, draw_legend};
 use super::{Figure, palette, raster};
 use crate::{Error, Result};
 
@@ -212,13 +212,7 @@ impl Contour {
                     .legend(|(x, y)| Cross::new((x + 8, y), 5, BLACK.stroke_width(2)));
             }
             if !self.paths.is_empty() || !self.markers.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .position(self.legend.clone())
-                    .label_font((FONT, 15))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.3))
-                    .draw()?;
+                draw_legend(&mut chart, self.legend.clone())?;
             }
             let (xr, yr) = chart.plotting_area().get_pixel_range();
             let bands = self.bands(

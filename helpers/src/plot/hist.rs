@@ -110,7 +110,7 @@ impl Hist {
                     });
             }
             if self.samples.len() > 1 {
-                draw_legend(&mut chart)?;
+                draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
             }
             Ok(None)
         })

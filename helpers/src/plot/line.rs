@@ -21,6 +21,8 @@ pub struct Line {
     series: Vec<(String, Vec<(f64, f64)>)>,
     log_x: bool,
     log_y: bool,
+    /// Where the legend goes; `None` keeps plotters' default (middle right).
+    legend: Option<SeriesLabelPosition>,
     axes: Axes,
 }
 
@@ -36,6 +38,13 @@ impl Line {
     /// An empty chart; add series with [`Line::series`] or [`Line::series_xy`].
     pub fn new() -> Line {
         Line::default()
+    }
+
+    /// Where the legend goes (default middle right): move it off the curves,
+    /// e.g. `.legend(SeriesLabelPosition::UpperRight)` for falling losses.
+    pub fn legend(mut self, position: SeriesLabelPosition) -> Line {
+        self.legend = Some(position);
+        self
     }
 
     /// Adds `y` against its index.
@@ -154,7 +163,12 @@ impl Line {
                 });
         }
         if series.len() > 1 {
-            draw_legend(&mut chart)?;
+            draw_legend(
+                &mut chart,
+                self.legend
+                    .clone()
+                    .unwrap_or(SeriesLabelPosition::MiddleRight),
+            )?;
         }
         Ok(())
     }

@@ -152,7 +152,7 @@ impl Points {
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
         if n_classes > 1 || !self.class_names.is_empty() {
-            draw_legend(chart)?;
+            draw_legend(chart, SeriesLabelPosition::MiddleRight)?;
         }
         Ok(())
     }
