@@ -26,6 +26,7 @@ mod device;
 pub mod display;
 mod error;
 pub mod hub;
+pub mod ml;
 pub mod plot;
 pub mod prelude;
 mod progress;
