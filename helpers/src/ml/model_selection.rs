@@ -10,6 +10,8 @@
 //! the test labels.
 
 use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
@@ -362,26 +364,53 @@ impl<P: fmt::Debug> GridSearch<P> {
 /// Cross-validates every candidate (scikit-learn's `GridSearchCV` without
 /// the final refit): `fit_predict(params, train, x_test)` fits a model with
 /// `params` on `train` and predicts classes for `x_test`.
+///
+/// Candidates are spread over the machine's cores (like `n_jobs=-1`); the
+/// results come back in the order of `candidates` whatever the scheduling,
+/// so a seeded model gives the same search on any machine.
 pub fn grid_search<P, I, F>(
     data: &Tabular<usize>,
-    cv: &(impl CrossValidator + ?Sized),
+    cv: &(impl CrossValidator + Sync + ?Sized),
     scoring: Scoring,
     candidates: I,
-    mut fit_predict: F,
+    fit_predict: F,
 ) -> Result<GridSearch<P>>
 where
+    P: Send + Sync,
     I: IntoIterator<Item = P>,
-    F: FnMut(&P, &Tabular<usize>, &Array2<f64>) -> FitResult<Array1<usize>>,
+    F: Fn(&P, &Tabular<usize>, &Array2<f64>) -> FitResult<Array1<usize>> + Sync,
 {
-    let mut results = Vec::new();
-    for params in candidates {
-        let scores = cross_val_score(data, cv, scoring, |train, x| fit_predict(&params, train, x))?;
-        results.push((params, scores));
-    }
-    if results.is_empty() {
+    let candidates: Vec<P> = candidates.into_iter().collect();
+    if candidates.is_empty() {
         return Err(Error::InvalidArgument(
             "grid_search: no candidates to try".into(),
         ));
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(candidates.len());
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<Result<CvScores>>>> =
+        Mutex::new((0..candidates.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(params) = candidates.get(i) else {
+                        break;
+                    };
+                    let scores =
+                        cross_val_score(data, cv, scoring, |train, x| fit_predict(params, train, x));
+                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(scores);
+                }
+            });
+        }
+    });
+    let scores = slots.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut results = Vec::with_capacity(candidates.len());
+    for (params, score) in candidates.into_iter().zip(scores) {
+        results.push((params, score.expect("every candidate was scored")?));
     }
     Ok(GridSearch { results })
 }
