@@ -400,8 +400,9 @@ where
                     let Some(params) = candidates.get(i) else {
                         break;
                     };
-                    let scores =
-                        cross_val_score(data, cv, scoring, |train, x| fit_predict(params, train, x));
+                    let scores = cross_val_score(data, cv, scoring, |train, x| {
+                        fit_predict(params, train, x)
+                    });
                     slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(scores);
                 }
             });
