@@ -15,6 +15,8 @@
 //!   accuracy, early stopping and learning-rate schedules.
 //! - [`autograd`]: a scalar reverse-mode autodiff engine (the guide's `Value`).
 //! - [`optim`]: SGD, Momentum, Adam and AdamW written out on `f64` slices.
+//! - [`ml`]: the scikit-learn pieces linfa lacks: feature transforms,
+//!   metrics, cross-validation, grid search and stacking.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
 //!   most notebooks.
 
@@ -29,6 +31,7 @@ mod device;
 pub mod display;
 mod error;
 pub mod hub;
+pub mod ml;
 pub mod optim;
 pub mod plot;
 pub mod prelude;

@@ -119,11 +119,13 @@ impl Axes {
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
+        let x_tick = tick_on(chart.x_range());
+        let y_tick = tick_on(chart.y_range());
         let mut mesh = chart.configure_mesh();
         mesh.label_style((FONT, 14))
             .max_light_lines(0)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick);
+            .x_label_formatter(&x_tick)
+            .y_label_formatter(&y_tick);
         if !grid {
             mesh.disable_mesh();
         }
@@ -144,8 +146,6 @@ impl Axes {
     }
 }
 
-/// A tick label: short decimals, scientific notation for very large or
-/// small magnitudes (plotters' default prints `0.30000000000000004`).
 /// Draws the legend of a chart with several series at `position`, in the one
 /// style all plot kinds share.
 pub(crate) fn draw_legend<'a, DB, CT>(
@@ -165,6 +165,8 @@ where
         .draw()
 }
 
+/// A tick label: short decimals, scientific notation for very large or
+/// small magnitudes (plotters' default prints `0.30000000000000004`).
 pub(crate) fn tick(v: &f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
@@ -178,6 +180,21 @@ pub(crate) fn tick(v: &f64) -> String {
         let s = format!("{v:.4}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
         if s == "-0" { "0".into() } else { s.into() }
+    }
+}
+
+/// [`tick`] for an axis spanning `range`. On an axis that crosses zero, plotters
+/// computes the zero tick as a sum of steps and can land on `-1.1e-16`; a
+/// value within a billionth of the span from zero is that tick. (A log axis
+/// never crosses zero, so its `1e-13` ticks stay as they are.)
+fn tick_on(range: std::ops::Range<f64>) -> impl Fn(&f64) -> String {
+    let noise = if range.start < 0.0 && range.end > 0.0 {
+        (range.end - range.start) * 1e-9
+    } else {
+        0.0
+    };
+    move |v: &f64| {
+        if v.abs() < noise { "0".into() } else { tick(v) }
     }
 }
 
@@ -314,6 +331,11 @@ mod tests {
         assert_eq!(tick(&-0.0), "0");
         assert_eq!(tick(&0.00002), "2e-5");
         assert_eq!(tick(&0.00025), "2.5e-4");
+        let crossing_zero = tick_on(-1.0..1.5);
+        assert_eq!(crossing_zero(&-1.1102230246251565e-16), "0");
+        assert_eq!(crossing_zero(&0.5), "0.5");
+        let log_axis = tick_on(1e-13..0.1);
+        assert_eq!(log_axis(&1e-13), "1e-13");
         assert_eq!(tick(&250000.0), "2.5e5");
     }
 
