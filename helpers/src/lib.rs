@@ -53,3 +53,5 @@ pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+pub mod bench;
