@@ -15,6 +15,8 @@
 //!   accuracy, early stopping and learning-rate schedules.
 //! - [`autograd`]: a scalar reverse-mode autodiff engine (the guide's `Value`).
 //! - [`optim`]: SGD, Momentum, Adam and AdamW written out on `f64` slices.
+//! - [`bench`](mod@bench): side-by-side timings of several ways to do one job, as
+//!   medians and ratios.
 //! - [`ml`]: the scikit-learn pieces linfa lacks: feature transforms,
 //!   metrics, cross-validation, grid search and stacking.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
@@ -26,6 +28,7 @@
 extern crate openblas_src;
 
 pub mod autograd;
+pub mod bench;
 pub mod data;
 mod device;
 pub mod display;

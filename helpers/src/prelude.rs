@@ -43,3 +43,5 @@ pub use ndarray_rand::RandomExt;
 pub use rand::rngs::StdRng;
 pub use rand::{Rng, SeedableRng};
 pub use rand_distr::{Normal, StandardNormal, Uniform};
+
+pub use crate::bench::Bench;
