@@ -4,7 +4,7 @@
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use super::init::{check_input, check_sizes, linear};
+use super::init::{check_input, check_sizes, pytorch_linear};
 use crate::{Error, Result};
 
 /// The GPT-style causal mask for `seq_len` tokens: `[1, 1, seq_len,
@@ -53,7 +53,7 @@ impl MultiHeadSelfAttention {
                 largest_divisor_up_to(d_model, n_heads)
             )));
         }
-        let proj = |name: &str| linear(path / name, d_model, d_model, true);
+        let proj = |name: &str| pytorch_linear(path / name, d_model, d_model, true);
         Ok(MultiHeadSelfAttention {
             d_model,
             n_heads,

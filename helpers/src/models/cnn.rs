@@ -7,7 +7,7 @@ use std::fmt;
 use tch::Tensor;
 use tch::nn::{self, Module, ModuleT};
 
-use super::init::{batch_norm2d, check_input, check_sizes, conv2d, linear};
+use super::init::{batch_norm2d, check_input, check_sizes, pytorch_conv2d, pytorch_linear};
 use crate::Result;
 
 /// A residual block: `relu(bn2(conv2(relu(bn1(conv1(x))))) + x)` with two
@@ -32,9 +32,9 @@ impl ResidualBlock {
         check_sizes("ResidualBlock", &[("channels", channels)])?;
         Ok(ResidualBlock {
             channels,
-            conv1: conv2d(path / "conv1", channels, channels, 3, 1),
+            conv1: pytorch_conv2d(path / "conv1", channels, channels, 3, 1),
             bn1: batch_norm2d(path / "bn1", channels),
-            conv2: conv2d(path / "conv2", channels, channels, 3, 1),
+            conv2: pytorch_conv2d(path / "conv2", channels, channels, 3, 1),
             bn2: batch_norm2d(path / "bn2", channels),
         })
     }
@@ -120,7 +120,7 @@ impl SimpleCnn {
         let features = path / "features";
         // Positions in the guide's nn.Sequential: conv, bn, relu, pool, block.
         let convs = [(0, config.in_channels, w0), (5, w0, w1), (10, w1, w2)]
-            .map(|(i, a, b)| conv2d(&features / i, a, b, 3, 1));
+            .map(|(i, a, b)| pytorch_conv2d(&features / i, a, b, 3, 1));
         let norms = [(1, w0), (6, w1), (11, w2)].map(|(i, c)| batch_norm2d(&features / i, c));
         let blocks = vec![
             ResidualBlock::new(&(&features / 4), w0)?,
@@ -131,7 +131,7 @@ impl SimpleCnn {
             convs: convs.into(),
             norms: norms.into(),
             blocks,
-            classifier: linear(path / "classifier", w2, config.num_classes, true),
+            classifier: pytorch_linear(path / "classifier", w2, config.num_classes, true),
         })
     }
 

@@ -12,9 +12,19 @@ use tch::{Kind, Tensor};
 
 use crate::{Error, Result};
 
-/// `nn.Linear(in_dim, out_dim, bias)`: weight and bias uniform in
-/// `±1/sqrt(in_dim)`.
-pub(crate) fn linear(path: nn::Path, in_dim: i64, out_dim: i64, bias: bool) -> nn::Linear {
+/// A linear layer initialised like PyTorch's `nn.Linear(in_dim, out_dim,
+/// bias)`: weight and bias uniform in `±1/sqrt(in_dim)`. Use it instead of
+/// `nn::linear` when porting PyTorch code whose training depends on the
+/// initial scale.
+///
+/// ```
+/// use aiguide::models::pytorch_linear;
+/// use tch::{nn, Device};
+/// let vs = nn::VarStore::new(Device::Cpu);
+/// let layer = pytorch_linear(vs.root() / "fc", 100, 10, true);
+/// assert!(layer.ws.abs().max().double_value(&[]) <= 0.1);
+/// ```
+pub fn pytorch_linear(path: nn::Path, in_dim: i64, out_dim: i64, bias: bool) -> nn::Linear {
     let bound = 1.0 / (in_dim as f64).sqrt();
     let uniform = Init::Uniform {
         lo: -bound,
@@ -32,9 +42,10 @@ pub(crate) fn linear(path: nn::Path, in_dim: i64, out_dim: i64, bias: bool) -> n
     )
 }
 
-/// `nn.Conv2d(in_channels, out_channels, kernel, padding=padding)`: weight
-/// and bias uniform in `±1/sqrt(in_channels * kernel²)`.
-pub(crate) fn conv2d(
+/// A square convolution initialised like PyTorch's `nn.Conv2d(in_channels,
+/// out_channels, kernel, padding=padding)`: weight and bias uniform in
+/// `±1/sqrt(in_channels * kernel²)`.
+pub fn pytorch_conv2d(
     path: nn::Path,
     in_channels: i64,
     out_channels: i64,
@@ -152,11 +163,11 @@ mod tests {
     fn pytorch_bounds() {
         let _rng = crate::torch_rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
-        let l = linear(vs.root() / "l", 100, 300, true);
+        let l = pytorch_linear(vs.root() / "l", 100, 300, true);
         // Uniform in ±0.1: the extremes of 30,000 draws come close to the bound.
         let max = l.ws.abs().max().double_value(&[]);
         assert!(max <= 0.1 && max > 0.099, "{max}");
-        let c = conv2d(vs.root() / "c", 4, 8, 3, 1);
+        let c = pytorch_conv2d(vs.root() / "c", 4, 8, 3, 1);
         assert!(c.ws.abs().max().double_value(&[]) <= 1.0 / 6.0);
         let bn = batch_norm2d(vs.root() / "bn", 5);
         assert_eq!(bn.ws.unwrap().sum(Kind::Float).double_value(&[]), 5.0);

@@ -6,7 +6,7 @@ use std::fmt;
 use tch::Tensor;
 use tch::nn::{self, Module, ModuleT};
 
-use super::init::{check_dropout, check_input, check_sizes, layer_norm, linear};
+use super::init::{check_dropout, check_input, check_sizes, layer_norm, pytorch_linear};
 use crate::{Error, Result};
 
 /// A multi-layer perceptron (MLP) for `sizes = [inputs, hidden..., outputs]`.
@@ -52,7 +52,7 @@ impl Mlp {
         let mut norms = Vec::new();
         for (i, pair) in sizes.windows(2).enumerate() {
             // nn.Sequential numbers Linear, GELU, LayerNorm, Dropout as 0..3.
-            linears.push(linear(&net / (4 * i), pair[0], pair[1], true));
+            linears.push(pytorch_linear(&net / (4 * i), pair[0], pair[1], true));
             if i + 2 < sizes.len() {
                 norms.push(layer_norm(&net / (4 * i + 2), pair[1]));
             }

@@ -13,6 +13,9 @@
 //! - [`MultiHeadSelfAttention`], [`TransformerBlock`] (pre-norm) and
 //!   [`MiniGpt`], a decoder-only language model with [`Sampling`] strategies.
 //!
+//! [`pytorch_linear`] and [`pytorch_conv2d`] are the layers they are built
+//! from: tch's layers with PyTorch's initialisation.
+//!
 //! Models take a [`tch::nn::Path`] to create their variables under, like tch's
 //! own layers, and implement [`ModuleT`](tch::nn::ModuleT) (dropout and batch
 //! normalisation behave differently in training), so they work with
@@ -28,6 +31,7 @@ mod transformer;
 
 pub use attention::{MultiHeadSelfAttention, causal_mask};
 pub use cnn::{ResidualBlock, SimpleCnn, SimpleCnnConfig};
+pub use init::{pytorch_conv2d, pytorch_linear};
 pub use mlp::Mlp;
 pub use params::{parameter_count, parameter_table};
 pub use rnn::{SimpleRnn, TextClassifier, TextClassifierConfig};

@@ -6,7 +6,9 @@ use std::fmt;
 use tch::Tensor;
 use tch::nn::{self, Init, Module, ModuleT};
 
-use super::init::{check_dropout, check_input, check_sizes, check_token_ids, embedding, linear};
+use super::init::{
+    check_dropout, check_input, check_sizes, check_token_ids, embedding, pytorch_linear,
+};
 use crate::{Error, Result};
 
 /// The plain (Elman) recurrent network, written as the loop it is:
@@ -35,8 +37,8 @@ impl SimpleRnn {
         )?;
         Ok(SimpleRnn {
             hidden_size,
-            w_ih: linear(path / "W_ih", input_size, hidden_size, true),
-            w_hh: linear(path / "W_hh", hidden_size, hidden_size, true),
+            w_ih: pytorch_linear(path / "W_ih", input_size, hidden_size, true),
+            w_hh: pytorch_linear(path / "W_hh", hidden_size, hidden_size, true),
         })
     }
 
@@ -186,7 +188,7 @@ impl TextClassifier {
             config,
             embedding: embedding(path / "embedding", c.vocab_size, c.embed_dim),
             lstm,
-            classifier: linear(
+            classifier: pytorch_linear(
                 path / "classifier",
                 c.hidden_dim * c.directions(),
                 c.num_classes,

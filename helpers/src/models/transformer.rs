@@ -8,7 +8,7 @@ use tch::{Kind, Tensor};
 
 use super::attention::{MultiHeadSelfAttention, causal_mask};
 use super::init::{
-    check_dropout, check_input, check_sizes, check_token_ids, embedding, layer_norm, linear,
+    check_dropout, check_input, check_sizes, check_token_ids, embedding, layer_norm, pytorch_linear,
 };
 use crate::{Error, Result};
 
@@ -56,8 +56,8 @@ impl TransformerBlock {
             attention: MultiHeadSelfAttention::new(&(path / "attention"), d_model, n_heads)?,
             norm1: layer_norm(path / "norm1", d_model),
             norm2: layer_norm(path / "norm2", d_model),
-            ffn_in: linear(&ffn / 0, d_model, d_ff, true),
-            ffn_out: linear(&ffn / 2, d_ff, d_model, true),
+            ffn_in: pytorch_linear(&ffn / 0, d_model, d_ff, true),
+            ffn_out: pytorch_linear(&ffn / 2, d_ff, d_model, true),
             dropout,
         })
     }
@@ -236,7 +236,7 @@ impl MiniGpt {
             pos_emb: embedding(path / "pos_emb", c.max_seq_len, c.d_model),
             blocks,
             ln_f: layer_norm(path / "ln_f", c.d_model),
-            head: linear(path / "head", c.d_model, c.vocab_size, false),
+            head: pytorch_linear(path / "head", c.d_model, c.vocab_size, false),
         })
     }
 
