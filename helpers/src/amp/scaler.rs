@@ -102,18 +102,26 @@ impl GradScaler {
     pub fn step(&mut self, optimizer: &mut Optimizer, vs: &VarStore) -> Result<bool> {
         let inverse = 1.0 / self.scale;
         let finite = tch::no_grad(|| -> Result<bool> {
-            let mut all_finite = true;
+            // Count the tensors with a non-finite entry on the gradients'
+            // device, and read the count once: one synchronisation per step.
+            let mut bad: Option<Tensor> = None;
             for var in vs.trainable_variables() {
                 let mut grad = var.grad();
                 if !grad.defined() {
                     continue;
                 }
                 let _ = grad.f_mul_scalar_(inverse)?;
-                // One reduction per tensor; summing would overflow by itself.
-                let bad = grad.f_isfinite()?.f_logical_not()?.f_any()?;
-                all_finite &= bad.f_to_kind(Kind::Bool)?.int64_value(&[]) == 0;
+                let here = grad
+                    .f_isfinite()?
+                    .f_logical_not()?
+                    .f_any()?
+                    .f_to_kind(Kind::Int64)?;
+                bad = Some(match bad {
+                    Some(total) => total.f_add(&here)?,
+                    None => here,
+                });
             }
-            Ok(all_finite)
+            Ok(bad.map_or(0, |t| t.int64_value(&[])) == 0)
         })?;
         if finite {
             optimizer.step();

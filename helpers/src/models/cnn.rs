@@ -8,7 +8,7 @@ use tch::Tensor;
 use tch::nn::{self, Module, ModuleT};
 
 use super::init::{batch_norm2d, check_input, check_sizes, pytorch_conv2d, pytorch_linear};
-use crate::Result;
+use crate::{Error, Result};
 
 /// A residual block: `relu(bn2(conv2(relu(bn1(conv1(x))))) + x)` with two
 /// 3x3 convolutions that keep the channel count and the image size.
@@ -178,7 +178,14 @@ impl SimpleCnn {
         let c = self.config.in_channels;
         check_input("SimpleCnn", x, 4, Some((1, c)), &format!("[N, {c}, H, W]"))?;
         let size = x.size();
-        check_sizes("SimpleCnn", &[("image side / 4", size[2].min(size[3]) / 4)])
+        if size[2] < 4 || size[3] < 4 {
+            return Err(Error::InvalidArgument(format!(
+                "SimpleCnn: images must be at least 4x4 pixels (the network pools twice by 2), \
+                 got {}x{}",
+                size[2], size[3]
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -297,8 +304,9 @@ mod tests {
         let rgb = Tensor::zeros([1, 3, 8, 8], (Kind::Float, Device::Cpu));
         let e = cnn.try_forward_t(&rgb, false).unwrap_err().to_string();
         assert!(e.contains("[N, 1, H, W]"), "{e}");
-        let tiny = Tensor::zeros([1, 1, 3, 3], (Kind::Float, Device::Cpu));
-        assert!(cnn.try_forward_t(&tiny, false).is_err());
+        let tiny = Tensor::zeros([1, 1, 3, 8], (Kind::Float, Device::Cpu));
+        let e = cnn.try_forward_t(&tiny, false).unwrap_err().to_string();
+        assert!(e.contains("at least 4x4") && e.contains("3x8"), "{e}");
         let bad = SimpleCnnConfig {
             widths: [2, 0, 8],
             ..config
