@@ -63,3 +63,8 @@ pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+// Chapter 4 (deep learning): mixed precision, the guide's models, vocabularies.
+pub mod amp;
+pub mod models;
+pub mod vocab;
