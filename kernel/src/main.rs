@@ -18,6 +18,7 @@ mod notebook;
 mod paths;
 mod runner;
 mod slots;
+mod user_errors;
 
 use anyhow::{Context, Result, bail};
 use paths::Course;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
     // wrapper); in those roles `runtime_hook` never returns.
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
         cuda::preload_for_runtime();
+        user_errors::fail_cells_on_errors();
     }
     evcxr::runtime_hook();
 

@@ -154,11 +154,15 @@ pub fn run(
         let wall = cell_start.elapsed();
         let mut outputs = stream_outputs(&stdout, &stderr);
         let failed = match &result {
-            Ok(eval) if !eval.content_by_mime_type.is_empty() => {
-                outputs.push(execute_result(index + 1, &eval.content_by_mime_type));
+            Ok(eval) => {
+                if !eval.content_by_mime_type.is_empty() {
+                    outputs.push(execute_result(index + 1, &eval.content_by_mime_type));
+                }
+                if let Some(timing) = eval.timing {
+                    outputs.push(timing_result(index + 1, timing));
+                }
                 None
             }
-            Ok(_) => None,
             Err(error) => {
                 let lines = describe(error, &stderr);
                 outputs.push(json!({
@@ -285,6 +289,19 @@ fn execute_result(
         "data": data,
         "metadata": {},
     })
+}
+
+/// What evcxr_jupyter sends after each cell once `:timing` is on: a second
+/// result with the cell's time.
+fn timing_result(execution_count: usize, timing: Duration) -> Value {
+    let content = std::collections::HashMap::from([(
+        "text/html".to_owned(),
+        format!(
+            "<span style=\"color: rgba(0,0,0,0.4);\">Took {}ms</span>",
+            timing.as_millis()
+        ),
+    )]);
+    execute_result(execution_count, &content)
 }
 
 /// Human-readable lines for an evcxr error: compiler diagnostics with the

@@ -103,6 +103,27 @@ fn a_panic_names_the_cell_and_the_panic_message() {
 }
 
 #[test]
+fn an_error_returned_with_question_mark_fails_the_cell() {
+    let output = run(&[&fixture("question_mark.ipynb")]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "question_mark.ipynb: cell 2 failed: `let number: i32 = \"forty-two\".parse()?;`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("invalid digit found in string"),
+        "the error itself: {stderr}"
+    );
+    assert!(
+        !text(&output.stdout).contains("cell   3"),
+        "stops at the failing cell"
+    );
+}
+
+#[test]
 fn a_notebook_over_its_budget_is_stopped_and_named() {
     let output = run(&[&fixture("over_budget.ipynb")]);
     let stderr = text(&output.stderr);
