@@ -17,7 +17,11 @@ use std::process::Command;
 pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
     let torch_lib = course.torch_lib()?;
     let rust_libs = rust_library_dirs(slot)?;
-    crate::evcxr_config::write(&course.workspace_manifest(), &slot.config_dir())?;
+    crate::evcxr_config::write(
+        &course.workspace_manifest(),
+        &slot.config_dir(),
+        slot.is_warm(),
+    )?;
     let python_bin = course
         .python()
         .parent()

@@ -2,7 +2,7 @@
 //!
 //! The crates a notebook gets without asking are listed once, in the root
 //! `Cargo.toml` (`[workspace.metadata.aiguide] preload`), with the exact specs
-//! of `[workspace.dependencies]`. Generating evcxr's `evcxr.toml` from there
+//! of `[workspace.dependencies]`. Generating evcxr's `init.evcxr` from there
 //! means a notebook and the `aiguide` library can never build against
 //! different pins.
 
@@ -105,22 +105,53 @@ impl CrateLists {
     }
 }
 
-/// Builds the text of `evcxr.toml` for the workspace manifest at
-/// `manifest_path`, whose `helpers/` crate is added as a path dependency.
-pub fn render(manifest_path: &Path) -> Result<String> {
+/// What evcxr reads from a slot's configuration directory at start-up.
+#[derive(Debug)]
+pub struct ConfigFiles {
+    /// `evcxr.toml`: settings and the prelude (no `[dependencies]`: with
+    /// that table present evcxr would ignore `init.evcxr`).
+    pub evcxr_toml: String,
+    /// One `:dep` command per preloaded crate, the lines of `init.evcxr`.
+    pub deps: Vec<String>,
+}
+
+impl ConfigFiles {
+    /// The text of `init.evcxr`.
+    ///
+    /// evcxr checks every `:dep` with a `cargo metadata` run that asks the
+    /// crates.io index about the crate: about 0.4 s each, 6 of the 14 seconds
+    /// a warm kernel took to start with the 15 course crates. Crates a slot
+    /// has compiled are in cargo's local cache, so with `offline` the checks
+    /// run offline (0.07 s each) and a final `:offline 0` gives the
+    /// notebook's own `:dep` lines the network back.
+    pub fn init_evcxr(&self, offline: bool) -> String {
+        let mut lines: Vec<&str> = self.deps.iter().map(String::as_str).collect();
+        if offline {
+            lines.insert(0, ":offline 1");
+            lines.push(":offline 0");
+        }
+        // Commands only: evcxr would compile any other line, comments included.
+        format!("{}\n", lines.join("\n"))
+    }
+}
+
+/// Builds the configuration for the workspace manifest at `manifest_path`,
+/// whose `helpers/` crate is added as a path dependency.
+pub fn render(manifest_path: &Path) -> Result<ConfigFiles> {
     let lists = CrateLists::read(manifest_path)?;
     let helpers = manifest_path
         .parent()
         .unwrap_or(Path::new("."))
         .join("helpers");
-    let mut dependencies = Table::new();
     let mut aiguide = Table::new();
     aiguide.insert(
         "path".into(),
         Value::String(helpers.to_string_lossy().into_owned()),
     );
-    dependencies.insert("aiguide".into(), Value::Table(aiguide));
-    dependencies.extend(lists.preload);
+    let deps = std::iter::once(("aiguide".to_owned(), Value::Table(aiguide)))
+        .chain(lists.preload)
+        .map(|(name, spec)| dep_command(&name, &spec))
+        .collect();
 
     let mut evcxr = Table::new();
     // evcxr normally swallows a panic and reports the cell as successful. A
@@ -128,15 +159,16 @@ pub fn render(manifest_path: &Path) -> Result<String> {
     // a panic ends the cell with an error (and restarts the runtime).
     evcxr.insert("preserve_vars_on_panic".into(), Value::Boolean(false));
     evcxr.insert("prelude".into(), Value::String(PANIC_HOOK.into()));
-
     let mut config = Table::new();
     config.insert("evcxr".into(), Value::Table(evcxr));
-    config.insert("dependencies".into(), Value::Table(dependencies));
-    Ok(format!(
-        "# Written by aiguide-kernel from {} on each kernel start; edits are lost.\n{}",
-        manifest_path.display(),
-        toml::to_string(&config)?
-    ))
+    Ok(ConfigFiles {
+        evcxr_toml: format!(
+            "# Written by aiguide-kernel from {} on each kernel start; edits are lost.\n{}",
+            manifest_path.display(),
+            toml::to_string(&config)?
+        ),
+        deps,
+    })
 }
 
 /// The `:dep` commands that load the `warm` crates, exactly as a notebook
@@ -145,8 +177,13 @@ pub fn warm_commands(manifest_path: &Path) -> Result<Vec<String>> {
     Ok(CrateLists::read(manifest_path)?
         .warm
         .into_iter()
-        .map(|(name, spec)| format!(":dep {name} = {}", inline(&spec)))
+        .map(|(name, spec)| dep_command(&name, &spec))
         .collect())
+}
+
+/// `:dep name = spec`, the spec on one line as `:dep` takes it.
+fn dep_command(name: &str, spec: &Value) -> String {
+    format!(":dep {name} = {}", inline(spec))
 }
 
 /// A TOML value on one line, as `:dep` takes it.
@@ -167,16 +204,29 @@ fn inline(value: &Value) -> String {
     }
 }
 
-/// Writes `evcxr.toml` into `config_dir`, replacing it atomically so a kernel
-/// that is starting never reads half a file.
-pub fn write(manifest_path: &Path, config_dir: &Path) -> Result<()> {
-    let text = render(manifest_path)?;
+/// Writes `evcxr.toml` and `init.evcxr` into `config_dir`, replacing each
+/// atomically so a kernel that is starting never reads half a file.
+///
+/// The `:dep` checks run offline only when they cannot fail for want of the
+/// network: the slot has compiled (`slot_compiled`) the very crates the last
+/// start loaded, so cargo has them all. A crate newly added to the preload
+/// list is checked online once.
+pub fn write(manifest_path: &Path, config_dir: &Path, slot_compiled: bool) -> Result<()> {
+    let files = render(manifest_path)?;
+    let previous = std::fs::read_to_string(config_dir.join("init.evcxr")).unwrap_or_default();
+    let same_crates = previous
+        .lines()
+        .filter(|line| line.starts_with(":dep "))
+        .eq(files.deps.iter().map(String::as_str));
+    let init = files.init_evcxr(slot_compiled && same_crates);
     std::fs::create_dir_all(config_dir)
         .with_context(|| format!("cannot create {}", config_dir.display()))?;
-    let partial = config_dir.join("evcxr.toml.partial");
-    std::fs::write(&partial, text)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, config_dir.join("evcxr.toml"))?;
+    for (name, text) in [("evcxr.toml", files.evcxr_toml), ("init.evcxr", init)] {
+        let partial = config_dir.join(format!("{name}.partial"));
+        std::fs::write(&partial, text)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, config_dir.join(name))?;
+    }
     Ok(())
 }
 
@@ -205,21 +255,51 @@ mod tests {
     fn preloads_exactly_the_listed_crates_with_workspace_specs() {
         let (dir, path) =
             manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
-        let config: Table = render(&path).unwrap().parse().unwrap();
-        let deps = config["dependencies"].as_table().unwrap();
-        assert_eq!(deps["tch"].as_str(), Some("0.26.0"));
+        let files = render(&path).unwrap();
+        let helpers = Value::String(dir.path().join("helpers").to_string_lossy().into_owned());
         assert_eq!(
-            deps["ndarray-linalg"]["features"].as_array().unwrap()[0].as_str(),
-            Some("openblas-system")
+            files.init_evcxr(false),
+            format!(
+                ":dep aiguide = {{ path = {helpers} }}\n\
+                 :dep tch = \"0.26.0\"\n\
+                 :dep ndarray-linalg = {{ features = [\"openblas-system\"], version = \"0.17\" }}\n"
+            )
         );
-        assert!(!deps.contains_key("serde"), "only preloaded crates");
-        assert_eq!(
-            deps["aiguide"]["path"].as_str().unwrap(),
-            dir.path().join("helpers").to_str().unwrap()
+        let config: Table = files.evcxr_toml.parse().unwrap();
+        assert!(
+            !config.contains_key("dependencies"),
+            "a [dependencies] table would make evcxr skip init.evcxr"
         );
         assert_eq!(
             config["evcxr"]["preserve_vars_on_panic"].as_bool(),
             Some(false)
+        );
+    }
+
+    #[test]
+    fn offline_checks_only_for_the_crates_a_compiled_slot_loaded_before() {
+        let (dir, path) = manifest("[workspace.metadata.aiguide]\npreload = [\"tch\"]\n");
+        let config_dir = dir.path().join("config");
+        let init = || std::fs::read_to_string(config_dir.join("init.evcxr")).unwrap();
+
+        write(&path, &config_dir, false).unwrap();
+        assert!(!init().contains(":offline"), "a cold slot fetches online");
+        write(&path, &config_dir, true).unwrap();
+        let lines: Vec<String> = init().lines().map(String::from).collect();
+        assert_eq!(lines.first().map(String::as_str), Some(":offline 1"));
+        assert_eq!(lines.last().map(String::as_str), Some(":offline 0"));
+        assert!(
+            lines[1..lines.len() - 1]
+                .iter()
+                .all(|line| line.starts_with(":dep "))
+        );
+
+        let (_other, grown) =
+            manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
+        write(&grown, &config_dir, true).unwrap();
+        assert!(
+            !init().contains(":offline"),
+            "a new crate is checked online once"
         );
     }
 
@@ -243,12 +323,11 @@ mod tests {
                     .to_owned()
             ]
         );
-        let config: Table = render(&path).unwrap().parse().unwrap();
         assert!(
-            !config["dependencies"]
-                .as_table()
+            !render(&path)
                 .unwrap()
-                .contains_key("ndarray-linalg"),
+                .init_evcxr(false)
+                .contains("ndarray-linalg"),
             "warm crates are not preloaded"
         );
     }

@@ -3,6 +3,7 @@
 //! native libraries, and several figures nest into one, which matters because
 //! evcxr shows only one image per cell.
 
+use std::fmt;
 use std::path::Path;
 
 use plotters::prelude::*;
@@ -15,7 +16,7 @@ use crate::{Error, Result};
 /// Show it by making it a cell's last value; save it with [`Figure::save`];
 /// combine figures with [`Figure::grid`]; draw anything plotters can draw
 /// with [`Figure::draw`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Figure {
     width: u32,
     height: u32,
@@ -137,6 +138,22 @@ impl Figure {
     }
 }
 
+/// A one-line summary instead of kilobytes of SVG markup. evcxr prints a
+/// cell's value with `Debug` when it cannot call `evcxr_display`, which
+/// happens when the value is a bare `{ ... }` block; the summary says how to
+/// get the picture.
+impl fmt::Debug for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Figure {}x{} (SVG, {} bytes; to see it, end the cell with the figure, e.g. `let fig = {{ ... }}; fig`)",
+            self.width,
+            self.height,
+            self.body.len()
+        )
+    }
+}
+
 /// The content of an `<svg ...>...</svg>` document.
 fn strip_svg_tag(svg: &str) -> Option<&str> {
     let start = svg.find("<svg")?;
@@ -180,5 +197,15 @@ mod tests {
         assert!(std::fs::read_to_string(&path).unwrap().contains("<circle"));
         let err = dot().save(dir.path().join("f.png")).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)));
+    }
+
+    #[test]
+    fn debug_is_a_one_line_summary_with_the_fix() {
+        let text = format!("{:?}", dot());
+        assert!(text.starts_with("Figure 100x50 (SVG, "), "{text}");
+        assert!(
+            !text.contains("<circle") && text.contains("let fig"),
+            "{text}"
+        );
     }
 }
