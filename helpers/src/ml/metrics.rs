@@ -11,24 +11,8 @@ use ndarray::Array2;
 
 use crate::display::Table;
 use crate::plot::Values;
+use crate::plot::input::class_labels;
 use crate::{Error, Result};
-
-/// Class labels as indices, checking they are whole numbers >= 0.
-pub(crate) fn labels(what: &str, values: &(impl Values + ?Sized)) -> Result<Vec<usize>> {
-    values
-        .to_f64s()?
-        .into_iter()
-        .map(|v| {
-            if v >= 0.0 && v.fract() == 0.0 {
-                Ok(v as usize)
-            } else {
-                Err(Error::InvalidArgument(format!(
-                    "{what}: class labels must be whole numbers >= 0, got {v}"
-                )))
-            }
-        })
-        .collect()
-}
 
 /// Both label sequences, checked to be non-empty and of equal length.
 fn label_pair(
@@ -36,7 +20,7 @@ fn label_pair(
     y_true: &(impl Values + ?Sized),
     y_pred: &(impl Values + ?Sized),
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    let (t, p) = (labels(what, y_true)?, labels(what, y_pred)?);
+    let (t, p) = (class_labels(what, y_true)?, class_labels(what, y_pred)?);
     same_length(what, t.len(), p.len())?;
     Ok((t, p))
 }
@@ -284,7 +268,7 @@ pub fn roc_curve(
     y_true: &(impl Values + ?Sized),
     scores: &(impl Values + ?Sized),
 ) -> Result<RocCurve> {
-    let t = labels("roc_curve", y_true)?;
+    let t = class_labels("roc_curve", y_true)?;
     let s = scores.to_f64s()?;
     same_length("roc_curve", t.len(), s.len())?;
     if t.iter().any(|&c| c > 1) || !t.contains(&0) || !t.contains(&1) {

@@ -84,7 +84,7 @@ impl DecisionBoundary {
         self.axes.check()?;
         let (xs, ys) = self.points.ranges()?;
         let grid = self.grid(&xs, &ys);
-        let classes = class_labels(&predict(&grid))?;
+        let classes = class_labels("decision_boundary: the predictions", &predict(&grid))?;
         let n = self.resolution;
         if classes.len() != n * n {
             return Err(Error::InvalidArgument(format!(

@@ -119,7 +119,8 @@ where
 }
 
 /// Class labels from any [`Values`]: each must be a whole number >= 0.
-pub(crate) fn class_labels(labels: &(impl Values + ?Sized)) -> Result<Vec<usize>> {
+/// `what` names the caller in the error (plots and metrics share this).
+pub(crate) fn class_labels(what: &str, labels: &(impl Values + ?Sized)) -> Result<Vec<usize>> {
     labels
         .to_f64s()?
         .into_iter()
@@ -128,7 +129,7 @@ pub(crate) fn class_labels(labels: &(impl Values + ?Sized)) -> Result<Vec<usize>
                 Ok(v as usize)
             } else {
                 Err(Error::InvalidArgument(format!(
-                    "class labels must be whole numbers >= 0, got {v}"
+                    "{what}: class labels must be whole numbers >= 0, got {v}"
                 )))
             }
         })
@@ -157,9 +158,10 @@ mod tests {
 
     #[test]
     fn labels_must_be_whole() {
-        assert_eq!(class_labels(&[0.0, 2.0]).unwrap(), [0, 2]);
-        assert!(class_labels(&[0.5]).is_err());
-        assert!(class_labels(&[-1i32]).is_err());
+        assert_eq!(class_labels("test", &[0.0, 2.0]).unwrap(), [0, 2]);
+        let message = class_labels("scatter", &[0.5]).unwrap_err().to_string();
+        assert!(message.starts_with("scatter: class labels"), "{message}");
+        assert!(class_labels("test", &[-1i32]).is_err());
     }
 
     #[test]

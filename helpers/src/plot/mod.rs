@@ -18,7 +18,7 @@ mod figure;
 mod heatmap;
 mod hist;
 mod images;
-mod input;
+pub(crate) mod input;
 mod line;
 mod palette;
 mod raster;

@@ -97,7 +97,7 @@ impl Points {
         labels: &(impl Values + ?Sized),
     ) -> Points {
         let x = axes.keep(x.to_array2(), Array2::zeros((0, 2)));
-        let labels = axes.keep(class_labels(labels), Vec::new());
+        let labels = axes.keep(class_labels("scatter", labels), Vec::new());
         if x.ncols() < 2 {
             axes.complain(format!("scatter: need 2 columns (x, y), got {}", x.ncols()));
         } else if x.nrows() != labels.len() {
