@@ -384,17 +384,19 @@ def command_lab(args: argparse.Namespace) -> int:
 def command_test(args: argparse.Namespace) -> int:
     env = setup()
     checks = [
-        ("formatting", ["cargo", "fmt", "--all", "--check"]),
+        ("formatting", ["cargo", "fmt", "--all", "--check"], {}),
         ("lints", ["cargo", "clippy", "--release", "--workspace", "--all-targets", "--locked",
-                   "--", "-D", "warnings"]),
-        ("unit tests", ["cargo", "test", "--release", "--workspace", "--locked"]),
+                   "--", "-D", "warnings"], {}),
+        ("docs", ["cargo", "doc", "--release", "--no-deps", "--workspace", "--locked"],
+         {"RUSTDOCFLAGS": "-D warnings"}),
+        ("unit tests", ["cargo", "test", "--release", "--workspace", "--locked"], {}),
         ("notebooks", [env["AIGUIDE_PYTHON"], "-m", "pytest", str(ROOT / "tests"), "-v",
-                       *(["-k", args.k] if args.k else [])]),
+                       *(["-k", args.k] if args.k else [])], {}),
     ]
-    for label, cmd in checks:
+    for label, cmd, extra_env in checks:
         print(f"== {label}: {' '.join(cmd)}", flush=True)
         with Heartbeat(label):
-            code = subprocess.call(cmd, env=env, cwd=ROOT)
+            code = subprocess.call(cmd, env={**env, **extra_env}, cwd=ROOT)
         if code != 0:
             print(f"FAILED: {label} (exit {code})", flush=True)
             return code
