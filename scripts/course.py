@@ -317,7 +317,7 @@ def build(env: dict[str, str]) -> None:
     # kernel binary included), with one feature resolution for the whole
     # workspace, so the test step never rebuilds anything.
     cmd = ["cargo", "test", "--release", "--workspace", "--no-run", "--locked"]
-    step(4, "build", f"cargo release build into {target_dir()} (first time: about 10 minutes)")
+    step(4, "build", f"cargo release build into {target_dir()} (first time: about 8 minutes on 2 cores)")
     start = time.monotonic()
     output = run(cmd, "compiling", env=env, show=lambda line: line.lstrip().startswith(("Compiling", "error", "warning")))
     if "Compiling" not in output:
