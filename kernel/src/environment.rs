@@ -20,7 +20,7 @@ pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
     crate::evcxr_config::write(
         &course.workspace_manifest(),
         &slot.config_dir(),
-        slot.is_warm(),
+        &rust_libs.slot_deps,
     )?;
     let python_bin = course
         .python()
@@ -32,9 +32,8 @@ pub fn prepare(course: &Course, slot: &Slot) -> Result<()> {
     unsafe {
         scrub_cargo_variables();
         prepend_path("LD_LIBRARY_PATH", &torch_lib);
-        for dir in &rust_libs {
-            prepend_path("LD_LIBRARY_PATH", dir);
-        }
+        prepend_path("LD_LIBRARY_PATH", &rust_libs.sysroot);
+        prepend_path("LD_LIBRARY_PATH", &rust_libs.slot_deps);
         // tch's build script asks `python3` on PATH where libtorch is.
         prepend_path("PATH", &python_bin);
         std::env::set_var("LIBTORCH_USE_PYTORCH", "1");
@@ -95,25 +94,34 @@ unsafe fn scrub_cargo_variables() {
 /// That happens to work when the slot and `~/.rustup` share no directory
 /// prefix, but under `~/.cache` the rpath points one level off, and loading
 /// fails with a bare "dlopen failed". The loader path does not depend on that.
-fn rust_library_dirs(slot: &Slot) -> Result<Vec<PathBuf>> {
+fn rust_library_dirs(slot: &Slot) -> Result<RustLibraryDirs> {
     let sysroot = rustc_print(&["--print", "sysroot"])?;
     let host = rustc_print(&["-vV"])?
         .lines()
         .find_map(|line| line.strip_prefix("host: "))
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("`rustc -vV` did not print a host triple"))?;
-    Ok(vec![
-        Path::new(&sysroot)
+    Ok(RustLibraryDirs {
+        sysroot: Path::new(&sysroot)
             .join("lib")
             .join("rustlib")
             .join(&host)
             .join("lib"),
-        slot.build_dir()
+        slot_deps: slot
+            .build_dir()
             .join("target")
             .join(&host)
             .join("debug")
             .join("deps"),
-    ])
+    })
+}
+
+/// The directories of the Rust libraries a cell loads.
+struct RustLibraryDirs {
+    /// The toolchain's `libstd-*.so`.
+    sysroot: PathBuf,
+    /// The crates this slot compiled (evcxr builds for the host triple).
+    slot_deps: PathBuf,
 }
 
 fn rustc_print(args: &[&str]) -> Result<String> {

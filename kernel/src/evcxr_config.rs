@@ -111,8 +111,9 @@ pub struct ConfigFiles {
     /// `evcxr.toml`: settings and the prelude (no `[dependencies]`: with
     /// that table present evcxr would ignore `init.evcxr`).
     pub evcxr_toml: String,
-    /// One `:dep` command per preloaded crate, the lines of `init.evcxr`.
-    pub deps: Vec<String>,
+    /// The preloaded crates: each one's name and its `:dep` command, a line
+    /// of `init.evcxr`.
+    pub deps: Vec<(String, String)>,
 }
 
 impl ConfigFiles {
@@ -120,12 +121,16 @@ impl ConfigFiles {
     ///
     /// evcxr checks every `:dep` with a `cargo metadata` run that asks the
     /// crates.io index about the crate: about 0.4 s each, 6 of the 14 seconds
-    /// a warm kernel took to start with the 15 course crates. Crates a slot
+    /// a warm kernel took to start with the 16 preloaded crates. Crates a slot
     /// has compiled are in cargo's local cache, so with `offline` the checks
     /// run offline (0.07 s each) and a final `:offline 0` gives the
     /// notebook's own `:dep` lines the network back.
     pub fn init_evcxr(&self, offline: bool) -> String {
-        let mut lines: Vec<&str> = self.deps.iter().map(String::as_str).collect();
+        let mut lines: Vec<&str> = self
+            .deps
+            .iter()
+            .map(|(_, command)| command.as_str())
+            .collect();
         if offline {
             lines.insert(0, ":offline 1");
             lines.push(":offline 0");
@@ -150,7 +155,10 @@ pub fn render(manifest_path: &Path) -> Result<ConfigFiles> {
     );
     let deps = std::iter::once(("aiguide".to_owned(), Value::Table(aiguide)))
         .chain(lists.preload)
-        .map(|(name, spec)| dep_command(&name, &spec))
+        .map(|(name, spec)| {
+            let command = dep_command(&name, &spec);
+            (name, command)
+        })
         .collect();
 
     let mut evcxr = Table::new();
@@ -208,17 +216,17 @@ fn inline(value: &Value) -> String {
 /// atomically so a kernel that is starting never reads half a file.
 ///
 /// The `:dep` checks run offline only when they cannot fail for want of the
-/// network: the slot has compiled (`slot_compiled`) the very crates the last
-/// start loaded, so cargo has them all. A crate newly added to the preload
-/// list is checked online once.
-pub fn write(manifest_path: &Path, config_dir: &Path, slot_compiled: bool) -> Result<()> {
+/// network: `compiled_deps` (the slot's `target/<host>/debug/deps`) holds a
+/// compiled library of every preloaded crate, so cargo has them all. A slot
+/// whose first start failed, or a crate new to the preload list, is checked
+/// online.
+pub fn write(manifest_path: &Path, config_dir: &Path, compiled_deps: &Path) -> Result<()> {
     let files = render(manifest_path)?;
-    let previous = std::fs::read_to_string(config_dir.join("init.evcxr")).unwrap_or_default();
-    let same_crates = previous
-        .lines()
-        .filter(|line| line.starts_with(":dep "))
-        .eq(files.deps.iter().map(String::as_str));
-    let init = files.init_evcxr(slot_compiled && same_crates);
+    let all_compiled = files
+        .deps
+        .iter()
+        .all(|(name, _)| has_library(compiled_deps, name));
+    let init = files.init_evcxr(all_compiled);
     std::fs::create_dir_all(config_dir)
         .with_context(|| format!("cannot create {}", config_dir.display()))?;
     for (name, text) in [("evcxr.toml", files.evcxr_toml), ("init.evcxr", init)] {
@@ -228,6 +236,19 @@ pub fn write(manifest_path: &Path, config_dir: &Path, slot_compiled: bool) -> Re
         std::fs::rename(&partial, config_dir.join(name))?;
     }
     Ok(())
+}
+
+/// Whether `dir` holds `lib<crate>-<hash>.rlib` for the package `name`
+/// (its library name, with `-` as `_`).
+fn has_library(dir: &Path, name: &str) -> bool {
+    let prefix = format!("lib{}-", name.replace('-', "_"));
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            file.starts_with(&prefix) && file.ends_with(".rlib")
+        })
+    })
 }
 
 #[cfg(test)]
@@ -277,30 +298,35 @@ mod tests {
     }
 
     #[test]
-    fn offline_checks_only_for_the_crates_a_compiled_slot_loaded_before() {
-        let (dir, path) = manifest("[workspace.metadata.aiguide]\npreload = [\"tch\"]\n");
-        let config_dir = dir.path().join("config");
+    fn offline_checks_only_when_the_slot_compiled_every_preloaded_crate() {
+        let (dir, path) =
+            manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
+        let (config_dir, deps) = (dir.path().join("config"), dir.path().join("deps"));
         let init = || std::fs::read_to_string(config_dir.join("init.evcxr")).unwrap();
+        std::fs::create_dir_all(&deps).unwrap();
+        for compiled in [
+            "libaiguide-01.rlib",
+            "libtch-02.rlib",
+            "libndarray_linalg-03.rmeta",
+        ] {
+            std::fs::write(deps.join(compiled), "").unwrap();
+        }
 
-        write(&path, &config_dir, false).unwrap();
-        assert!(!init().contains(":offline"), "a cold slot fetches online");
-        write(&path, &config_dir, true).unwrap();
+        write(&path, &config_dir, &dir.path().join("no-such-dir")).unwrap();
+        assert!(!init().contains(":offline"), "a new slot fetches online");
+        write(&path, &config_dir, &deps).unwrap();
+        assert!(
+            !init().contains(":offline"),
+            "ndarray-linalg has no .rlib yet"
+        );
+
+        std::fs::write(deps.join("libndarray_linalg-03.rlib"), "").unwrap();
+        write(&path, &config_dir, &deps).unwrap();
         let lines: Vec<String> = init().lines().map(String::from).collect();
         assert_eq!(lines.first().map(String::as_str), Some(":offline 1"));
         assert_eq!(lines.last().map(String::as_str), Some(":offline 0"));
-        assert!(
-            lines[1..lines.len() - 1]
-                .iter()
-                .all(|line| line.starts_with(":dep "))
-        );
-
-        let (_other, grown) =
-            manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
-        write(&grown, &config_dir, true).unwrap();
-        assert!(
-            !init().contains(":offline"),
-            "a new crate is checked online once"
-        );
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[1..4].iter().all(|line| line.starts_with(":dep ")));
     }
 
     #[test]
