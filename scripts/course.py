@@ -40,6 +40,10 @@ import datahub  # noqa: E402  (needs the path above)
 
 HEARTBEAT_S = 30
 STEPS = 6
+# Notebooks the test suite runs at once, each kernel in its own compile slot.
+# Two keep both cores busy: a kernel spends much of its time in one
+# single-threaded compiler or in rust-analyzer.
+NOTEBOOK_WORKERS = 2
 
 
 class SetupError(Exception):
@@ -350,7 +354,7 @@ def kernelspec_path() -> Path:
 
 def warm_slot(env: dict[str, str]) -> None:
     step(6, "warm slot", "compiling the course crates for the kernel (once per machine)")
-    run([str(kernel_exe()), "warm"], "warming the kernel", env=env,
+    run([str(kernel_exe()), "warm", "--slots", str(NOTEBOOK_WORKERS)], "warming the kernel", env=env,
         show=lambda line: not line.lstrip().startswith(("Compiling", "Locking", "Adding", "Downloaded", "Downloading", "Updating")))
 
 
@@ -391,7 +395,11 @@ def command_test(args: argparse.Namespace) -> int:
          {"RUSTDOCFLAGS": "-D warnings"}),
         ("unit tests", ["cargo", "test", "--release", "--workspace", "--locked"], {}),
         ("notebooks", [env["AIGUIDE_PYTHON"], "-m", "pytest", str(ROOT / "tests"), "-v",
-                       *(["-k", args.k] if args.k else [])], {}),
+                       "-n", str(NOTEBOOK_WORKERS), *(["-k", args.k] if args.k else [])],
+         # Two kernels share the cores: OpenMP threads that spin while they
+         # wait would steal the other kernel's core (libtorch then runs
+         # several times slower).
+         {"OMP_WAIT_POLICY": "PASSIVE"}),
     ]
     for label, cmd, extra_env in checks:
         print(f"== {label}: {' '.join(cmd)}", flush=True)

@@ -139,6 +139,21 @@ fn rustc_print(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
+/// Turns transparent huge pages off for this process and the ones it starts.
+///
+/// evcxr's allocator (mimalloc) asks the kernel for huge pages, and Linux
+/// then zeroes 2 MiB at a time: with rust-analyzer's many small allocations
+/// that was 18 % of a kernel start's samples (`perf`), about 2.4 s of system
+/// time per start, for memory mostly never touched. rustc and libtorch do not
+/// ask for huge pages, so nothing else changes.
+pub fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// Hides evcxr's own `rust` kernelspec from the kernel loop: on every start
 /// evcxr_jupyter rewrites `$JUPYTER_PATH/kernels/rust` when it finds one of
 /// another version there, and the course must never touch another kernel.

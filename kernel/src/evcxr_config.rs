@@ -153,8 +153,14 @@ pub fn render(manifest_path: &Path) -> Result<ConfigFiles> {
         "path".into(),
         Value::String(helpers.to_string_lossy().into_owned()),
     );
+    let workspace_root = manifest_path.parent().unwrap_or(Path::new("."));
     let deps = std::iter::once(("aiguide".to_owned(), Value::Table(aiguide)))
-        .chain(lists.preload)
+        .chain(
+            lists
+                .preload
+                .into_iter()
+                .map(|(name, spec)| (name, absolute_paths(spec, workspace_root))),
+        )
         .map(|(name, spec)| {
             let command = dep_command(&name, &spec);
             (name, command)
@@ -187,6 +193,25 @@ pub fn warm_commands(manifest_path: &Path) -> Result<Vec<String>> {
         .into_iter()
         .map(|(name, spec)| dep_command(&name, &spec))
         .collect())
+}
+
+/// A workspace crate's spec (`{ path = "llm" }`) with its path made absolute:
+/// in `[workspace.dependencies]` a path is relative to the workspace root, but
+/// evcxr resolves `:dep` paths against the kernel's working directory (the
+/// notebook's folder).
+fn absolute_paths(spec: Value, workspace_root: &Path) -> Value {
+    match spec {
+        Value::Table(mut table) => {
+            if let Some(Value::String(path)) = table.get("path")
+                && Path::new(path).is_relative()
+            {
+                let absolute = workspace_root.join(path).to_string_lossy().into_owned();
+                table.insert("path".into(), Value::String(absolute));
+            }
+            Value::Table(table)
+        }
+        other => other,
+    }
 }
 
 /// `:dep name = spec`, the spec on one line as `:dep` takes it.
@@ -327,6 +352,20 @@ mod tests {
         assert_eq!(lines.last().map(String::as_str), Some(":offline 0"));
         assert_eq!(lines.len(), 5, "{lines:?}");
         assert!(lines[1..4].iter().all(|line| line.starts_with(":dep ")));
+    }
+
+    #[test]
+    fn workspace_crates_are_preloaded_from_the_checkout() {
+        let (dir, path) = manifest(
+            "aiguide-llm = { path = \"llm\" }\n\
+             [workspace.metadata.aiguide]\npreload = [\"aiguide-llm\"]\n",
+        );
+        let llm = Value::String(dir.path().join("llm").to_string_lossy().into_owned());
+        let files = render(&path).unwrap();
+        assert_eq!(
+            files.deps[1].1,
+            format!(":dep aiguide-llm = {{ path = {llm} }}")
+        );
     }
 
     #[test]

@@ -35,7 +35,8 @@ usage:
   aiguide-kernel uninstall [--prefix DIR]   remove it (other kernels are never touched)
   aiguide-kernel doctor                     check everything the course needs
   aiguide-kernel run [--inplace] NOTEBOOK...  execute notebooks headlessly
-  aiguide-kernel warm                       compile the course crates into a free slot
+  aiguide-kernel warm [--slots N]           compile the course crates into a free slot
+                                            (and copy it to N-1 more, for parallel runs)
   aiguide-kernel --control_file FILE        run as a Jupyter kernel (kernel.json does this)
 
 environment: AIGUIDE_ROOT (checkout), AIGUIDE_HOME (cache, default ~/.cache/aiguide),
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         user_errors::fail_cells_on_errors();
     }
     evcxr::runtime_hook();
+    environment::no_huge_pages();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
         Some("uninstall") => uninstall(&args[1..]),
         Some("doctor") => doctor(),
         Some("run") => run(&args[1..]),
-        Some("warm") => warm(),
+        Some("warm") => warm(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -77,6 +79,12 @@ fn main() -> ExitCode {
 /// The slot stays locked until the process exits.
 fn enter_slot(course: &Course) -> Result<Slot> {
     let slot = Slot::acquire(&course.home)?;
+    if let Some(source) = slot.seed_from_warm_sibling(&course.home)? {
+        eprintln!(
+            "aiguide kernel: compile slot {} copied from warm slot {source}",
+            slot.index
+        );
+    }
     environment::prepare(course, &slot)?;
     Ok(slot)
 }
@@ -206,7 +214,20 @@ fn run(args: &[String]) -> Result<ExitCode> {
     })
 }
 
-fn warm() -> Result<ExitCode> {
+/// Parses `[--slots N]` (default 1).
+fn slots_arg(args: &[String]) -> Result<usize> {
+    match args {
+        [] => Ok(1),
+        [flag, count] if flag == "--slots" => match count.parse() {
+            Ok(count) if count >= 1 => Ok(count),
+            _ => bail!("--slots takes a whole number of slots, at least 1; got {count:?}"),
+        },
+        _ => bail!("expected [--slots N], got {args:?}"),
+    }
+}
+
+fn warm(args: &[String]) -> Result<ExitCode> {
+    let slots = slots_arg(args)?;
     let course = Course::locate()?;
     let slot = enter_slot(&course)?;
     if slot.is_warm() {
@@ -237,5 +258,16 @@ fn warm() -> Result<ExitCode> {
         slot.index,
         start.elapsed().as_secs_f64()
     );
+    // Held until the end, so that each acquire finds another free slot.
+    let mut copies = Vec::new();
+    for _ in 1..slots {
+        let copy = Slot::acquire(&course.home)?;
+        copy.copy_build_from(&slot.build_dir())?;
+        println!(
+            "compile slot {} is a copy of slot {}",
+            copy.index, slot.index
+        );
+        copies.push(copy);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@
 use anyhow::{Context, Result, bail};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// More slots than this means something keeps leaking locks; refuse rather
 /// than fill the disk with copies of libtorch bindings.
@@ -29,7 +30,7 @@ impl Slot {
     /// needed.
     pub fn acquire(home: &Path) -> Result<Slot> {
         for index in 0..MAX_SLOTS {
-            let dir = home.join("slots").join(index.to_string());
+            let dir = slot_dir(home, index);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let lock_path = dir.join("lock");
@@ -75,6 +76,69 @@ impl Slot {
     pub fn is_warm(&self) -> bool {
         self.build_dir().join("target").is_dir()
     }
+
+    /// Makes a cold slot warm by copying the build directory of the
+    /// lowest-numbered warm slot in `home`, and says which one it copied.
+    ///
+    /// Compiling the course crates into a new slot takes minutes; copying a
+    /// warm slot takes seconds, and cargo finds every dependency up to date
+    /// in the copy (its target dir is relative and the sources are the same
+    /// files). The copy is made under another name and renamed, so a copy cut
+    /// short is never taken for a warm slot. A slot another kernel is using
+    /// can be copied: its dependencies do not change while a notebook runs;
+    /// only the cell crate does, and cargo rebuilds that anyway.
+    pub fn seed_from_warm_sibling(&self, home: &Path) -> Result<Option<usize>> {
+        if self.is_warm() {
+            return Ok(None);
+        }
+        let Some((source_index, source)) = (0..MAX_SLOTS)
+            .filter(|&index| index != self.index)
+            .map(|index| (index, slot_dir(home, index).join("build")))
+            .find(|(_, build)| build.join("target").is_dir())
+        else {
+            return Ok(None);
+        };
+        self.copy_build_from(&source)?;
+        Ok(Some(source_index))
+    }
+
+    /// Replaces this slot's build directory with a copy of `source` (another
+    /// slot's build directory), as [`Slot::seed_from_warm_sibling`] does.
+    pub fn copy_build_from(&self, source: &Path) -> Result<()> {
+        let partial = self.dir.join("build.partial");
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial)
+                .with_context(|| format!("cannot remove {}", partial.display()))?;
+        }
+        // `cp -a` keeps modification times, which cargo's freshness checks read.
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(source)
+            .arg(&partial)
+            .status()
+            .context("cannot run `cp` to copy a warm compile slot")?;
+        if !status.success() {
+            bail!(
+                "copying {} to {} failed ({status}); remove {} and try again",
+                source.display(),
+                partial.display(),
+                partial.display()
+            );
+        }
+        let build = self.build_dir();
+        if build.exists() {
+            std::fs::remove_dir_all(&build)
+                .with_context(|| format!("cannot remove {}", build.display()))?;
+        }
+        std::fs::rename(&partial, &build).with_context(|| {
+            format!("cannot rename {} to {}", partial.display(), build.display())
+        })?;
+        Ok(())
+    }
+}
+
+fn slot_dir(home: &Path, index: usize) -> PathBuf {
+    home.join("slots").join(index.to_string())
 }
 
 #[cfg(test)]
@@ -91,5 +155,32 @@ mod tests {
         drop(first);
         let third = Slot::acquire(home.path()).unwrap();
         assert_eq!(third.index, 0, "a released slot is reused first");
+    }
+
+    #[test]
+    fn a_cold_slot_is_seeded_from_a_warm_one() {
+        let home = tempfile::tempdir().unwrap();
+        let first = Slot::acquire(home.path()).unwrap();
+        let second = Slot::acquire(home.path()).unwrap();
+        assert_eq!(
+            second.seed_from_warm_sibling(home.path()).unwrap(),
+            None,
+            "nothing warm to copy yet"
+        );
+        let deps = first.build_dir().join("target/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        std::fs::write(deps.join("libtch-01.rlib"), "compiled").unwrap();
+        std::fs::write(first.build_dir().join("Cargo.toml"), "[package]").unwrap();
+
+        assert_eq!(second.seed_from_warm_sibling(home.path()).unwrap(), Some(0));
+        assert!(second.is_warm());
+        let copied = second.build_dir().join("target/debug/deps/libtch-01.rlib");
+        assert_eq!(std::fs::read_to_string(copied).unwrap(), "compiled");
+        assert!(!second.dir.join("build.partial").exists());
+        assert_eq!(
+            second.seed_from_warm_sibling(home.path()).unwrap(),
+            None,
+            "a warm slot is left alone"
+        );
     }
 }
