@@ -7,6 +7,8 @@
 //! - [`Llm`]: all of it behind `load`, `chat`, `generate`, `generate_stream`.
 //! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings (WordPiece tokenizer, BERT
 //!   encoder, mean pooling, cosine similarity).
+//! - [`sentiment`]: labelled movie-review sentiment data (Pang & Lee, IMDB).
+//! - [`word2vec`]: skip-gram with negative sampling (SGNS) word vectors on tch.
 //! - [`tiktoken_rs`] (GPT-2's BPE ranks, offline) and [`tokenizers`]
 //!   (BPE/WordPiece training and loading), re-exported for notebooks.
 
@@ -17,7 +19,9 @@ mod error;
 pub mod generate;
 pub mod gguf;
 pub mod llama;
+pub mod sentiment;
 pub mod tokenize;
+pub mod word2vec;
 
 pub use chat::{COURSE_MODEL, Llm};
 pub use error::{Error, Result};
