@@ -15,7 +15,7 @@ machine they were measured on (CPU model, cores, load average): machines of
 the same kind differ by 2.5x. Run it with the course's Python after
 `./course setup`, on an idle machine:
 
-    ~/.cache/aiguide/venv/bin/python scripts/bench_kernel.py [--starts 3] [--notebook PATH]
+    ~/.cache/aiguide/venv/bin/python scripts/bench_kernel.py [--starts 5] [--notebook PATH]
 """
 
 from __future__ import annotations

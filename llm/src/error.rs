@@ -38,6 +38,14 @@ pub enum Error {
         size: u64,
         file_len: u64,
     },
+    /// A record of a data file (e.g. the labelled reviews of
+    /// [`crate::sentiment`]) that does not have the expected form.
+    #[error("{}: record {record}: {reason}", path.display())]
+    Format {
+        path: PathBuf,
+        record: usize,
+        reason: String,
+    },
     /// The file is a GGUF file but something in it makes no sense.
     #[error("{}: corrupt GGUF file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },

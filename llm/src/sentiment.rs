@@ -19,39 +19,15 @@
 //! let reviews = sentiment::movie_reviews(Source::RottenTomatoes)?;
 //! assert_eq!(reviews.len(), 8530);
 //! println!("{} -> {}", reviews[0].text, reviews[0].label);
-//! # Ok::<(), aiguide_llm::sentiment::SentimentError>(())
+//! # Ok::<(), aiguide_llm::Error>(())
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::{Error, Result};
 
 /// Data-hub name of the course's labelled movie reviews.
 pub const MOVIE_REVIEWS: &str = "movie-reviews";
-
-/// `Result` with [`SentimentError`] as the default error type.
-pub type Result<T, E = SentimentError> = std::result::Result<T, E>;
-
-/// What can go wrong while loading labelled reviews.
-#[derive(Debug, thiserror::Error)]
-pub enum SentimentError {
-    /// The file is missing or damaged in the data hub (the message names the
-    /// command that fetches it).
-    #[error(transparent)]
-    Hub(#[from] aiguide::Error),
-    /// The file could not be read.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A record that does not have the expected form.
-    #[error("{}: record {record}: {reason}", path.display())]
-    Format {
-        path: PathBuf,
-        record: usize,
-        reason: String,
-    },
-}
 
 /// Which part of the movie-review file to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,11 +72,8 @@ pub fn movie_reviews(source: Source) -> Result<Vec<Review>> {
 /// columns `text`, `label` (0 or 1) and `source`, in any order.
 pub fn movie_reviews_from(path: impl AsRef<Path>, source: Source) -> Result<Vec<Review>> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| SentimentError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let fail = |record: usize, reason: String| SentimentError::Format {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let fail = |record: usize, reason: String| Error::Format {
         path: path.to_path_buf(),
         record,
         reason,
@@ -206,6 +179,7 @@ pub fn parse_csv(text: &str) -> std::result::Result<Vec<Vec<String>>, (usize, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
         rows.iter()
@@ -281,7 +255,7 @@ mod tests {
             .to_string();
         assert!(err.contains("2 fields"), "{err}");
         let err = movie_reviews_from("/no/such/file.csv", Source::All).unwrap_err();
-        assert!(matches!(err, SentimentError::Io { .. }));
+        assert!(matches!(err, Error::Io { .. }));
     }
 
     /// The course's file, when `./course data` has fetched it.
