@@ -396,10 +396,9 @@ def command_test(args: argparse.Namespace) -> int:
         ("unit tests", ["cargo", "test", "--release", "--workspace", "--locked"], {}),
         ("notebooks", [env["AIGUIDE_PYTHON"], "-m", "pytest", str(ROOT / "tests"), "-v",
                        "-n", str(NOTEBOOK_WORKERS), *(["-k", args.k] if args.k else [])],
-         # Two kernels share the cores: OpenMP threads that spin while they
-         # wait would steal the other kernel's core (libtorch then runs
-         # several times slower).
-         {"OMP_WAIT_POLICY": "PASSIVE"}),
+         # Two kernels share the cores; each kernel lets its OpenMP threads
+         # sleep rather than spin (OMP_WAIT_POLICY, kernel/src/environment.rs).
+         {}),
     ]
     for label, cmd, extra_env in checks:
         print(f"== {label}: {' '.join(cmd)}", flush=True)

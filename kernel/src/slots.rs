@@ -16,6 +16,9 @@ use std::process::Command;
 /// than fill the disk with copies of libtorch bindings.
 const MAX_SLOTS: usize = 16;
 
+/// How often a copy of a slot that another kernel is compiling in is tried.
+const BUSY_COPY_ATTEMPTS: usize = 3;
+
 /// A locked slot. The lock is released when this value is dropped (or the
 /// process exits, however it exits).
 #[derive(Debug)]
@@ -30,29 +33,12 @@ impl Slot {
     /// needed.
     pub fn acquire(home: &Path) -> Result<Slot> {
         for index in 0..MAX_SLOTS {
-            let dir = slot_dir(home, index);
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            let lock_path = dir.join("lock");
-            let lock = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .with_context(|| format!("cannot open {}", lock_path.display()))?;
-            match lock.try_lock() {
-                Ok(()) => {
-                    return Ok(Slot {
-                        index,
-                        dir,
-                        _lock: lock,
-                    });
-                }
-                Err(TryLockError::WouldBlock) => continue,
-                Err(TryLockError::Error(error)) => {
-                    return Err(error)
-                        .with_context(|| format!("cannot lock {}", lock_path.display()));
-                }
+            if let Some(lock) = try_lock(home, index)? {
+                return Ok(Slot {
+                    index,
+                    dir: slot_dir(home, index),
+                    _lock: lock,
+                });
             }
         }
         bail!(
@@ -77,29 +63,46 @@ impl Slot {
         self.build_dir().join("target").is_dir()
     }
 
-    /// Makes a cold slot warm by copying the build directory of the
-    /// lowest-numbered warm slot in `home`, and says which one it copied.
+    /// Makes a cold slot warm by copying the build directory of a warm
+    /// sibling in `home`, and says which one it copied.
     ///
     /// Compiling the course crates into a new slot takes minutes; copying a
     /// warm slot takes seconds, and cargo finds every dependency up to date
     /// in the copy (its target dir is relative and the sources are the same
     /// files). The copy is made under another name and renamed, so a copy cut
-    /// short is never taken for a warm slot. A slot another kernel is using
-    /// can be copied: its dependencies do not change while a notebook runs;
-    /// only the cell crate does, and cargo rebuilds that anyway.
+    /// short is never taken for a warm slot.
+    ///
+    /// An idle warm slot is preferred, and locked while it is copied. When
+    /// every warm slot is in use (three notebooks open at once), a busy one is
+    /// copied: its dependencies do not change while a notebook runs, but
+    /// rustc's temporary files for the cell crate can vanish under `cp`, so
+    /// that copy is retried a few times.
     pub fn seed_from_warm_sibling(&self, home: &Path) -> Result<Option<usize>> {
         if self.is_warm() {
             return Ok(None);
         }
-        let Some((source_index, source)) = (0..MAX_SLOTS)
+        let warm: Vec<usize> = (0..MAX_SLOTS)
             .filter(|&index| index != self.index)
-            .map(|index| (index, slot_dir(home, index).join("build")))
-            .find(|(_, build)| build.join("target").is_dir())
-        else {
+            .filter(|&index| slot_dir(home, index).join("build/target").is_dir())
+            .collect();
+        for &index in &warm {
+            if let Some(_idle) = try_lock(home, index)? {
+                self.copy_build_from(&slot_dir(home, index).join("build"))?;
+                return Ok(Some(index));
+            }
+        }
+        let Some(&busy) = warm.first() else {
             return Ok(None);
         };
-        self.copy_build_from(&source)?;
-        Ok(Some(source_index))
+        let source = slot_dir(home, busy).join("build");
+        let mut attempt = 1;
+        while let Err(error) = self.copy_build_from(&source) {
+            if attempt == BUSY_COPY_ATTEMPTS {
+                return Err(error);
+            }
+            attempt += 1;
+        }
+        Ok(Some(busy))
     }
 
     /// Replaces this slot's build directory with a copy of `source` (another
@@ -139,6 +142,27 @@ impl Slot {
 
 fn slot_dir(home: &Path, index: usize) -> PathBuf {
     home.join("slots").join(index.to_string())
+}
+
+/// The exclusive lock of slot `index` (creating the slot), or `None` when
+/// another process holds it.
+fn try_lock(home: &Path, index: usize) -> Result<Option<File>> {
+    let dir = slot_dir(home, index);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock_path = dir.join("lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,5 +206,33 @@ mod tests {
             None,
             "a warm slot is left alone"
         );
+    }
+
+    #[test]
+    fn an_idle_warm_slot_is_copied_before_a_busy_one() {
+        let home = tempfile::tempdir().unwrap();
+        let busy = Slot::acquire(home.path()).unwrap();
+        let idle = Slot::acquire(home.path()).unwrap();
+        for (slot, marker) in [(&busy, "busy"), (&idle, "idle")] {
+            let deps = slot.build_dir().join("target/debug/deps");
+            std::fs::create_dir_all(&deps).unwrap();
+            std::fs::write(deps.join("marker"), marker).unwrap();
+        }
+        let marker = |slot: &Slot| {
+            std::fs::read_to_string(slot.build_dir().join("target/debug/deps/marker")).unwrap()
+        };
+        let cold = Slot::acquire(home.path()).unwrap();
+        drop(idle);
+        assert_eq!(cold.seed_from_warm_sibling(home.path()).unwrap(), Some(1));
+        assert_eq!(marker(&cold), "idle");
+
+        let _holder = Slot::acquire(home.path()).unwrap(); // slot 1, busy now too
+        std::fs::remove_dir_all(cold.build_dir()).unwrap();
+        assert_eq!(
+            cold.seed_from_warm_sibling(home.path()).unwrap(),
+            Some(0),
+            "all busy: the first warm one"
+        );
+        assert_eq!(marker(&cold), "busy");
     }
 }
