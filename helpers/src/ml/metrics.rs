@@ -1,6 +1,7 @@
 //! Classification and regression metrics with scikit-learn's definitions:
 //! accuracy, the confusion matrix, per-class precision / recall / F1 (the
-//! classification report), ROC curves and their area, mean squared error.
+//! classification report), ROC and precision-recall curves with their areas,
+//! mean squared error and R².
 //!
 //! Labels and scores are anything the plots accept ([`Values`]): slices,
 //! `Vec`s, ndarray arrays or tensors. Class labels are whole numbers 0, 1, ...
@@ -268,44 +269,14 @@ pub fn roc_curve(
     y_true: &(impl Values + ?Sized),
     scores: &(impl Values + ?Sized),
 ) -> Result<RocCurve> {
-    let t = class_labels("roc_curve", y_true)?;
-    let s = scores.to_f64s()?;
-    same_length("roc_curve", t.len(), s.len())?;
-    if t.iter().any(|&c| c > 1) || !t.contains(&0) || !t.contains(&1) {
-        return Err(Error::InvalidArgument(
-            "roc_curve: y_true must be binary (0 and 1) with both classes present; for several \
-             classes, compute one curve per class against the rest"
-                .into(),
-        ));
-    }
-    if s.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidArgument(
-            "roc_curve: scores must be finite".into(),
-        ));
-    }
-    let mut order: Vec<usize> = (0..s.len()).collect();
-    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-    // Cumulative true and false positives at each distinct score, highest first.
-    let (mut tps, mut fps, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut tp, mut fp) = (0.0, 0.0);
-    for (k, &i) in order.iter().enumerate() {
-        if t[i] == 1 {
-            tp += 1.0;
-        } else {
-            fp += 1.0;
-        }
-        if order.get(k + 1).is_none_or(|&j| s[j] != s[i]) {
-            tps.push(tp);
-            fps.push(fp);
-            thresholds.push(s[i]);
-        }
-    }
+    let counts = ranked_counts("roc_curve", y_true, scores, true)?;
+    let (tps, fps) = (&counts.tps, &counts.fps);
+    let (tp, fp) = (tps[tps.len() - 1], fps[fps.len() - 1]);
     // Keep the end points and every point where the curve bends; then
     // start the curve at (0, 0), both as scikit-learn does.
     let n = tps.len();
     let bends = |v: &[f64], k: usize| v[k + 1] - 2.0 * v[k] + v[k - 1] != 0.0;
-    let keep =
-        (0..n).filter(|&k| n <= 2 || k == 0 || k + 1 == n || bends(&tps, k) || bends(&fps, k));
+    let keep = (0..n).filter(|&k| n <= 2 || k == 0 || k + 1 == n || bends(tps, k) || bends(fps, k));
     let mut roc = RocCurve {
         fpr: vec![0.0],
         tpr: vec![0.0],
@@ -314,9 +285,70 @@ pub fn roc_curve(
     for k in keep {
         roc.fpr.push(fps[k] / fp);
         roc.tpr.push(tps[k] / tp);
-        roc.thresholds.push(thresholds[k]);
+        roc.thresholds.push(counts.thresholds[k]);
     }
     Ok(roc)
+}
+
+/// Cumulative true and false positives when class 1 is predicted for every
+/// score `>=` each distinct score, highest score first (scikit-learn's
+/// `_binary_clf_curve`): the common ground of the ROC and the
+/// precision-recall curves.
+struct RankedCounts {
+    tps: Vec<f64>,
+    fps: Vec<f64>,
+    thresholds: Vec<f64>,
+}
+
+/// The [`RankedCounts`] of `scores` against binary `y_true`; `need_negatives`
+/// says whether class 0 must occur (the false positive rate divides by it).
+fn ranked_counts(
+    what: &str,
+    y_true: &(impl Values + ?Sized),
+    scores: &(impl Values + ?Sized),
+    need_negatives: bool,
+) -> Result<RankedCounts> {
+    let t = class_labels(what, y_true)?;
+    let s = scores.to_f64s()?;
+    same_length(what, t.len(), s.len())?;
+    let missing = !t.contains(&1) || (need_negatives && !t.contains(&0));
+    if t.iter().any(|&c| c > 1) || missing {
+        let needed = if need_negatives {
+            "0 and 1, both present"
+        } else {
+            "0 and 1, with at least one 1"
+        };
+        return Err(Error::InvalidArgument(format!(
+            "{what}: y_true must be binary ({needed}); for several classes, compute one curve \
+             per class against the rest"
+        )));
+    }
+    if s.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: scores must be finite"
+        )));
+    }
+    let mut order: Vec<usize> = (0..s.len()).collect();
+    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+    let mut counts = RankedCounts {
+        tps: Vec::new(),
+        fps: Vec::new(),
+        thresholds: Vec::new(),
+    };
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        if t[i] == 1 {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        if order.get(k + 1).is_none_or(|&j| s[j] != s[i]) {
+            counts.tps.push(tp);
+            counts.fps.push(fp);
+            counts.thresholds.push(s[i]);
+        }
+    }
+    Ok(counts)
 }
 
 /// Area under the ROC curve: the probability that a random sample of class
@@ -328,6 +360,147 @@ pub fn roc_auc_score(
     Ok(roc_curve(y_true, scores)?.auc())
 }
 
+/// A precision-recall curve: at each threshold, the precision and recall of
+/// predicting class 1 when the score is `>= threshold`, laid out as
+/// scikit-learn's `precision_recall_curve` returns it: thresholds increase,
+/// recall falls, and a last point (recall 0, precision 1) has no threshold.
+///
+/// Where the ROC curve asks "how well are the two classes ranked?", this
+/// curve asks "of what I flag, how much is real, and how much of the real
+/// do I flag?": the questions of a screening test or a fraud alarm, and the
+/// more telling ones when class 1 is rare (a ROC curve can look fine while
+/// most alarms are false).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrCurve {
+    /// Precision per threshold, then 1 for the final point.
+    pub precision: Vec<f64>,
+    /// Recall per threshold, then 0 for the final point.
+    pub recall: Vec<f64>,
+    /// Increasing score thresholds, one fewer than the points.
+    pub thresholds: Vec<f64>,
+}
+
+/// One threshold of a [`PrCurve`] with the precision and recall it gives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OperatingPoint {
+    /// Predict class 1 when the score is `>=` this.
+    pub threshold: f64,
+    /// Of the samples flagged, the fraction of class 1.
+    pub precision: f64,
+    /// Of the samples of class 1, the fraction flagged.
+    pub recall: f64,
+}
+
+impl OperatingPoint {
+    /// The harmonic mean of precision and recall (0 when both are 0).
+    pub fn f1(&self) -> f64 {
+        let sum = self.precision + self.recall;
+        if sum > 0.0 {
+            2.0 * self.precision * self.recall / sum
+        } else {
+            0.0
+        }
+    }
+}
+
+impl PrCurve {
+    /// Average precision (scikit-learn's `average_precision_score`): the
+    /// precision at each threshold weighted by the recall it adds,
+    /// `sum_n (R_n - R_{n-1}) P_n`. A step sum, not trapezoids, so it does
+    /// not reward the optimistic straight line between two points.
+    pub fn average_precision(&self) -> f64 {
+        self.recall
+            .windows(2)
+            .zip(&self.precision)
+            .map(|(r, p)| (r[0] - r[1]) * p)
+            .sum()
+    }
+
+    /// Every threshold with its precision and recall, thresholds increasing.
+    pub fn points(&self) -> Vec<OperatingPoint> {
+        self.thresholds
+            .iter()
+            .zip(&self.precision)
+            .zip(&self.recall)
+            .map(|((&threshold, &precision), &recall)| OperatingPoint {
+                threshold,
+                precision,
+                recall,
+            })
+            .collect()
+    }
+
+    /// The threshold with the highest F1 (the higher threshold on ties).
+    pub fn best_f1(&self) -> OperatingPoint {
+        self.points()
+            .into_iter()
+            .fold(None, |best: Option<OperatingPoint>, p| match best {
+                Some(b) if b.f1() > p.f1() => Some(b),
+                _ => Some(p),
+            })
+            .expect("a PrCurve has at least one threshold")
+    }
+
+    /// The most precise threshold whose recall is at least `min_recall`
+    /// (the higher threshold on ties): "find at least 95 % of the cases,
+    /// with as few false alarms as possible". `None` when no threshold
+    /// reaches that recall, which cannot happen for `min_recall <= 1`.
+    pub fn max_precision_at_recall(&self, min_recall: f64) -> Option<OperatingPoint> {
+        self.points()
+            .into_iter()
+            .filter(|p| p.recall >= min_recall)
+            .fold(None, |best: Option<OperatingPoint>, p| match best {
+                Some(b) if b.precision > p.precision => Some(b),
+                _ => Some(p),
+            })
+    }
+}
+
+/// The precision-recall curve of `scores` (higher means class 1) for binary
+/// labels `y_true` (0 and 1, at least one 1), as scikit-learn's
+/// `precision_recall_curve`.
+///
+/// ```
+/// use aiguide::ml::precision_recall_curve;
+/// let pr = precision_recall_curve(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8])?;
+/// assert_eq!(pr.thresholds, [0.1, 0.35, 0.4, 0.8]);
+/// assert_eq!(pr.recall, [1.0, 1.0, 0.5, 0.5, 0.0]);
+/// assert!((pr.average_precision() - 5.0 / 6.0).abs() < 1e-12);
+/// # Ok::<(), aiguide::Error>(())
+/// ```
+pub fn precision_recall_curve(
+    y_true: &(impl Values + ?Sized),
+    scores: &(impl Values + ?Sized),
+) -> Result<PrCurve> {
+    let counts = ranked_counts("precision_recall_curve", y_true, scores, false)?;
+    let positives = counts.tps[counts.tps.len() - 1];
+    let mut curve = PrCurve {
+        precision: Vec::with_capacity(counts.tps.len() + 1),
+        recall: Vec::with_capacity(counts.tps.len() + 1),
+        thresholds: Vec::with_capacity(counts.tps.len()),
+    };
+    // Lowest threshold first, as scikit-learn orders it.
+    for k in (0..counts.tps.len()).rev() {
+        let (tp, fp) = (counts.tps[k], counts.fps[k]);
+        curve.precision.push(tp / (tp + fp));
+        curve.recall.push(tp / positives);
+        curve.thresholds.push(counts.thresholds[k]);
+    }
+    curve.precision.push(1.0);
+    curve.recall.push(0.0);
+    Ok(curve)
+}
+
+/// Average precision of `scores` for binary labels `y_true`: the area under
+/// the precision-recall curve as a step sum ([`PrCurve::average_precision`]).
+/// A random ranking scores about the share of class 1, not 0.5 as AUC does.
+pub fn average_precision_score(
+    y_true: &(impl Values + ?Sized),
+    scores: &(impl Values + ?Sized),
+) -> Result<f64> {
+    Ok(precision_recall_curve(y_true, scores)?.average_precision())
+}
+
 /// The mean of the squared differences between predictions and truth.
 pub fn mean_squared_error(
     y_true: &(impl Values + ?Sized),
@@ -336,6 +509,26 @@ pub fn mean_squared_error(
     let (t, p) = (y_true.to_f64s()?, y_pred.to_f64s()?);
     same_length("mean_squared_error", t.len(), p.len())?;
     Ok(t.iter().zip(&p).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64)
+}
+
+/// The coefficient of determination R² (scikit-learn's `r2_score`): the
+/// share of the variance of `y_true` that the predictions explain,
+/// `1 - SSE / SST`. 1 is perfect, 0 is no better than predicting the mean of
+/// `y_true`, and it is negative for worse than that. An error when `y_true`
+/// is constant (SST = 0 leaves R² undefined).
+pub fn r2_score(y_true: &(impl Values + ?Sized), y_pred: &(impl Values + ?Sized)) -> Result<f64> {
+    let (t, p) = (y_true.to_f64s()?, y_pred.to_f64s()?);
+    same_length("r2_score", t.len(), p.len())?;
+    let mean = t.iter().sum::<f64>() / t.len() as f64;
+    let sst: f64 = t.iter().map(|v| (v - mean).powi(2)).sum();
+    if sst == 0.0 {
+        return Err(Error::InvalidArgument(
+            "r2_score: y_true is constant, so R² is undefined; compare mean_squared_error instead"
+                .into(),
+        ));
+    }
+    let sse: f64 = t.iter().zip(&p).map(|(a, b)| (a - b).powi(2)).sum();
+    Ok(1.0 - sse / sst)
 }
 
 #[cfg(test)]
@@ -429,12 +622,89 @@ mod tests {
     }
 
     #[test]
+    fn precision_recall_curve_of_scikit_learns_example() {
+        // sklearn.metrics.precision_recall_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).
+        let pr = precision_recall_curve(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]).unwrap();
+        let precision = [0.5, 2.0 / 3.0, 0.5, 1.0, 1.0];
+        assert!(
+            pr.precision
+                .iter()
+                .zip(precision)
+                .all(|(a, b)| close(*a, b))
+        );
+        assert_eq!(pr.recall, [1.0, 1.0, 0.5, 0.5, 0.0]);
+        assert_eq!(pr.thresholds, [0.1, 0.35, 0.4, 0.8]);
+        // average_precision_score of the same: 0.5 * 2/3 + 0.5 * 1.
+        assert!(close(pr.average_precision(), 5.0 / 6.0));
+        assert!(close(
+            average_precision_score(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]).unwrap(),
+            5.0 / 6.0
+        ));
+    }
+
+    #[test]
+    fn operating_points_by_hand() {
+        // Scores 0.9 0.8 0.7 0.6 0.5 0.4 with labels 1 0 1 1 0 0 (3 positives):
+        // threshold 0.9: P 1, R 1/3; 0.8: P 1/2, R 1/3; 0.7: P 2/3, R 2/3;
+        // 0.6: P 3/4, R 1; 0.5: P 3/5, R 1; 0.4: P 1/2, R 1.
+        let y = [1, 0, 1, 1, 0, 0];
+        let s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+        let pr = precision_recall_curve(&y, &s).unwrap();
+        let best = pr.best_f1();
+        assert_eq!(best.threshold, 0.6);
+        assert!(close(best.f1(), 2.0 * 0.75 / 1.75));
+        let screening = pr.max_precision_at_recall(0.9).unwrap();
+        assert_eq!((screening.threshold, screening.recall), (0.6, 1.0));
+        // Recall >= 0.5 is first reached at 0.7, but 0.6 is more precise.
+        assert_eq!(pr.max_precision_at_recall(0.5).unwrap().threshold, 0.6);
+        // A low bar lets the most precise threshold of all through.
+        assert_eq!(pr.max_precision_at_recall(0.2).unwrap().threshold, 0.9);
+        assert!(pr.max_precision_at_recall(1.5).is_none());
+        // Predicting at the chosen threshold gives the curve's numbers.
+        let flagged: Vec<usize> = s.iter().map(|&v| usize::from(v >= 0.6)).collect();
+        let report = classification_report(&y, &flagged).unwrap();
+        assert!(close(report.classes[1].precision, 0.75) && close(report.classes[1].recall, 1.0));
+        let zero = OperatingPoint {
+            threshold: 1.0,
+            precision: 0.0,
+            recall: 0.0,
+        };
+        assert_eq!(zero.f1(), 0.0);
+    }
+
+    #[test]
+    fn average_precision_of_constant_and_perfect_scores() {
+        // A constant score flags everything at once: AP is the share of class 1.
+        let y = [0, 0, 0, 1];
+        assert!(close(average_precision_score(&y, &[0.5; 4]).unwrap(), 0.25));
+        assert!(close(
+            average_precision_score(&y, &[0.1, 0.2, 0.3, 0.9]).unwrap(),
+            1.0
+        ));
+        // Ties share a threshold: one point for the two 0.5 scores.
+        let pr = precision_recall_curve(&[1, 0, 1], &[0.5, 0.5, 0.9]).unwrap();
+        assert_eq!(pr.thresholds, [0.5, 0.9]);
+        // Class 1 must be present (class 0 need not be); scores must be finite.
+        assert!(precision_recall_curve(&[0, 0], &[0.1, 0.2]).is_err());
+        assert!(precision_recall_curve(&[1, 1], &[0.1, 0.2]).is_ok());
+        assert!(precision_recall_curve(&[0, 1], &[0.1, f64::INFINITY]).is_err());
+        assert!(precision_recall_curve(&[0, 2], &[0.1, 0.2]).is_err());
+    }
+
+    #[test]
     fn mse_by_hand() {
         assert!(close(
             mean_squared_error(&[1.0, 2.0, 3.0], &[1.0, 4.0, 2.0]).unwrap(),
             5.0 / 3.0
         ));
         assert!(mean_squared_error(&[1.0], &Vec::<f64>::new()).is_err());
+        // SST = 2, SSE = 0.5 -> 0.75; predicting the mean gives 0.
+        assert!(close(
+            r2_score(&[1.0, 2.0, 3.0], &[1.5, 2.0, 3.5]).unwrap(),
+            0.75
+        ));
+        assert!(close(r2_score(&[1.0, 2.0, 3.0], &[2.0; 3]).unwrap(), 0.0));
+        assert!(r2_score(&[2.0, 2.0], &[1.0, 2.0]).is_err());
         assert!(f1_score(&[0, 2], &[0, 1]).is_err());
     }
 }

@@ -4,13 +4,18 @@
 //! - [`PolynomialFeatures`] and [`OneHotEncoder`] (feature transforms);
 //! - metrics: [`accuracy_score`], [`confusion_matrix`],
 //!   [`classification_report`], [`f1_score`], [`roc_curve`] /
-//!   [`roc_auc_score`], [`mean_squared_error`];
+//!   [`roc_auc_score`], [`precision_recall_curve`] /
+//!   [`average_precision_score`] (with thresholds chosen by F1 or by a
+//!   recall target), [`mean_squared_error`], [`r2_score`];
 //! - model selection: [`KFold`], [`StratifiedKFold`] (the same folds as
 //!   scikit-learn), [`cross_val_score`] with mean ± std, [`cross_val_predict`],
 //!   [`grid_search`];
-//! - [`Stacking`] on out-of-fold probabilities;
-//! - for linfa's trees and forests: [`tree_text`], [`forest_proba`],
-//!   [`forest_predict`], [`forest_importances`].
+//! - ensembles: [`Stacking`] on out-of-fold probabilities, hard and soft
+//!   [`Voting`];
+//! - many classes from binary models: [`one_vs_one`] (scikit-learn's `SVC`);
+//! - for linfa's trees, forests and AdaBoost: [`tree_text`], [`forest_proba`],
+//!   [`forest_predict`], [`forest_importances`], [`adaboost_proba`],
+//!   [`adaboost_predict`].
 //!
 //! Models are plain closures or `fn`s that fit on a training [`Tabular`]
 //! and predict for a matrix of test rows, so linfa models and hand-written
@@ -21,21 +26,28 @@
 
 mod metrics;
 mod model_selection;
+mod multiclass;
 mod preprocessing;
 mod stacking;
 mod trees;
+mod voting;
 
 pub use metrics::{
-    ClassScores, ClassificationReport, RocCurve, accuracy_score, classification_report,
-    confusion_matrix, f1_score, mean_squared_error, roc_auc_score, roc_curve,
+    ClassScores, ClassificationReport, OperatingPoint, PrCurve, RocCurve, accuracy_score,
+    average_precision_score, classification_report, confusion_matrix, f1_score, mean_squared_error,
+    precision_recall_curve, r2_score, roc_auc_score, roc_curve,
 };
 pub use model_selection::{
     CrossValidator, CvScores, Fold, GridSearch, KFold, Scoring, StratifiedKFold, cross_val_predict,
     cross_val_score, grid_search,
 };
+pub use multiclass::one_vs_one;
 pub use preprocessing::{OneHotEncoder, PolynomialFeatures};
 pub use stacking::{ProbaFn, Stacking};
-pub use trees::{forest_importances, forest_predict, forest_proba, tree_text};
+pub use trees::{
+    adaboost_predict, adaboost_proba, forest_importances, forest_predict, forest_proba, tree_text,
+};
+pub use voting::{VoteKind, Voting};
 
 use ndarray::{Array1, Array2};
 

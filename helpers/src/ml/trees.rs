@@ -1,9 +1,11 @@
 //! What linfa's trees and forests do not print or compute themselves: a
 //! tree as indented text (scikit-learn's `export_text`), the class vote
-//! shares of a random forest (its `predict_proba`) and the forest's feature
-//! importances (its `feature_importances_`).
+//! shares of a random forest (its `predict_proba`), the forest's feature
+//! importances (its `feature_importances_`), and the weighted vote shares of
+//! an AdaBoost ensemble.
 
-use linfa_ensemble::RandomForest;
+use linfa::traits::PredictInplace;
+use linfa_ensemble::{AdaBoost, RandomForest};
 use linfa_trees::{DecisionTree, TreeNode};
 use ndarray::{Array1, Array2, Axis};
 
@@ -130,6 +132,59 @@ pub fn forest_importances(
     Ok(total.into_iter().map(|v| v / sum).collect())
 }
 
+/// The weighted vote of an AdaBoost ensemble per class (one row per row of
+/// `x`, one column per class `0..n_classes`): each model's weight (its
+/// `alpha`, larger for a model with a lower weighted error) goes to the class
+/// it predicts, and the sums are divided by the total weight, so a row sums
+/// to 1. linfa's `AdaBoost` predicts the class with the largest sum but
+/// offers no probabilities; these shares are what soft voting or stacking
+/// can use.
+pub fn adaboost_proba<M>(
+    model: &AdaBoost<M, usize>,
+    x: &Array2<f64>,
+    n_classes: usize,
+) -> Result<Array2<f64>>
+where
+    M: PredictInplace<Array2<f64>, Array1<usize>>,
+{
+    let total: f64 = model.model_weights.iter().sum();
+    if model.models.is_empty() || total <= 0.0 || !total.is_finite() {
+        return Err(Error::InvalidArgument(format!(
+            "adaboost_proba: the ensemble has {} models with total weight {total}; it needs at \
+             least one model and a positive total weight",
+            model.models.len()
+        )));
+    }
+    let mut votes = Array2::<f64>::zeros((x.nrows(), n_classes));
+    for (member, &alpha) in model.models.iter().zip(&model.model_weights) {
+        let mut predicted = Array1::<usize>::zeros(x.nrows());
+        member.predict_inplace(x, &mut predicted);
+        for (r, &class) in predicted.iter().enumerate() {
+            if class >= n_classes {
+                return Err(Error::InvalidArgument(format!(
+                    "adaboost_proba: a model predicts class {class}; pass n_classes > {class}"
+                )));
+            }
+            votes[[r, class]] += alpha;
+        }
+    }
+    Ok(votes / total)
+}
+
+/// The class with the largest weighted AdaBoost vote (the lowest class on
+/// ties, so that the result does not depend on hash order as linfa's own
+/// `predict` does).
+pub fn adaboost_predict<M>(
+    model: &AdaBoost<M, usize>,
+    x: &Array2<f64>,
+    n_classes: usize,
+) -> Result<Array1<usize>>
+where
+    M: PredictInplace<Array2<f64>, Array1<usize>>,
+{
+    Ok(argmax_rows(&adaboost_proba(model, x, n_classes)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +242,50 @@ mod tests {
         assert!(importances[1] > importances[0], "{importances:?}");
         assert!(forest_importances(&forest, 1).is_err());
         assert!(forest_proba(&forest, &x, 1).is_err());
+    }
+
+    #[test]
+    fn adaboost_shares_follow_the_model_weights() {
+        use linfa_ensemble::AdaBoostParams;
+        let stumps = AdaBoostParams::new_fixed_rng(
+            DecisionTree::params().max_depth(Some(1)),
+            StdRng::seed_from_u64(3),
+        )
+        .n_estimators(5)
+        .fit(&data())
+        .unwrap();
+        let x = array![[0.0, 0.0], [0.0, 9.0]];
+        let proba = adaboost_proba(&stumps, &x, 2).unwrap();
+        for row in proba.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(adaboost_predict(&stumps, &x, 2).unwrap().to_vec(), [0, 1]);
+        let linfa: Array1<usize> = stumps.predict(&x);
+        assert_eq!(linfa.to_vec(), [0, 1]);
+
+        // Two hand-made members with weights 1 and 3: the heavier one wins.
+        let low = DecisionTree::params()
+            .max_depth(Some(1))
+            .fit(&data())
+            .unwrap();
+        let flipped = Dataset::new(data().records().clone(), data().targets().mapv(|c| 1 - c));
+        let high = DecisionTree::params()
+            .max_depth(Some(1))
+            .fit(&flipped)
+            .unwrap();
+        let pair = AdaBoost {
+            models: vec![low, high],
+            model_weights: vec![1.0, 3.0],
+            classes: vec![0, 1],
+        };
+        let shares = adaboost_proba(&pair, &x, 2).unwrap();
+        assert_eq!(shares, array![[0.25, 0.75], [0.75, 0.25]]);
+        assert!(adaboost_proba(&pair, &x, 1).is_err());
+        let empty: AdaBoost<DecisionTree<f64, usize>, usize> = AdaBoost {
+            models: vec![],
+            model_weights: vec![],
+            classes: vec![],
+        };
+        assert!(adaboost_predict(&empty, &x, 2).is_err());
     }
 }

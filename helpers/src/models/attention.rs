@@ -109,7 +109,12 @@ impl MultiHeadSelfAttention {
         if let Some(mask) = mask {
             scores = scores.f_masked_fill(&mask.f_eq(0.0)?, f64::NEG_INFINITY)?;
         }
-        let weights = scores.f_softmax(-1, scores.kind())?;
+        // No explicit dtype: CUDA autocast runs softmax in fp32 when the
+        // caller leaves the dtype open (its `fp32_set_opt_dtype` policy), so
+        // the attention weights keep fp32 precision. Passing `scores.kind()`
+        // would pin them to the 16-bit kind of the scores. (CPU autocast has
+        // no fp32 rule for softmax: there the weights follow the scores.)
+        let weights = scores.f_softmax(-1, None::<Kind>)?;
         let context = weights
             .f_matmul(&v)?
             .f_transpose(1, 2)?
@@ -166,6 +171,55 @@ mod tests {
         );
         let fused = attn.w_o.forward(&fused.transpose(1, 2).reshape([2, 5, 16]));
         assert!(out.allclose(&fused, 1e-4, 1e-5, false));
+    }
+
+    #[test]
+    fn softmax_dtype_is_left_to_autocast() {
+        let _rng = crate::torch_rng_lock();
+        crate::seed_all(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let attn = MultiHeadSelfAttention::new(&vs.root(), 16, 4).unwrap();
+        let x = Tensor::randn([2, 5, 16], (Kind::Float, Device::Cpu));
+        let mask = causal_mask(5, Device::Cpu);
+        let (reference, _) = attn.forward_with_weights(&x, Some(&mask)).unwrap();
+        for kind in [Kind::BFloat16, Kind::Half] {
+            let ((out, w), plain) = crate::amp::autocast(Device::Cpu, kind, || {
+                // What autocast makes of a softmax whose dtype is left open.
+                let probe = Tensor::zeros([2, 3], (kind, Device::Cpu));
+                let plain = probe.softmax(-1, None::<Kind>).kind();
+                (attn.forward_with_weights(&x, Some(&mask)).unwrap(), plain)
+            })
+            .unwrap();
+            assert_eq!(
+                w.kind(),
+                plain,
+                "{kind:?}: the attention softmax follows autocast's policy"
+            );
+            let sums = w
+                .to_kind(Kind::Float)
+                .sum_dim_intlist(-1, false, Kind::Float);
+            assert!(
+                sums.allclose(&sums.ones_like(), 1e-2, 1e-2, false),
+                "{kind:?}"
+            );
+            let err = (out.to_kind(Kind::Float) - &reference)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(err < 0.05, "{kind:?}: max error {err}");
+        }
+        if tch::Cuda::is_available() {
+            let cuda = Device::Cuda(0);
+            let vs = nn::VarStore::new(cuda);
+            let attn = MultiHeadSelfAttention::new(&vs.root(), 16, 4).unwrap();
+            let x = Tensor::randn([2, 5, 16], (Kind::Float, cuda));
+            let (out, w) = crate::amp::autocast(cuda, Kind::Half, || {
+                attn.forward_with_weights(&x, Some(&causal_mask(5, cuda)))
+                    .unwrap()
+            })
+            .unwrap();
+            assert_eq!((out.kind(), w.kind()), (Kind::Half, Kind::Float));
+        }
     }
 
     #[test]

@@ -144,7 +144,13 @@ pub(crate) fn check_token_ids(model: &str, ids: &Tensor, vocab_size: i64) -> Res
         )));
     }
     if ids.numel() > 0 {
-        let (lo, hi) = (ids.f_min()?.int64_value(&[]), ids.f_max()?.int64_value(&[]));
+        // Both ends of the range in one read-back: on a GPU each read-back
+        // waits for the device, so this costs one sync, not two.
+        let (lo, hi) = ids.f_aminmax(None::<i64>, false)?;
+        let ends = Tensor::f_stack(&[lo, hi], 0)?
+            .f_to_kind(Kind::Int64)?
+            .f_to_device(tch::Device::Cpu)?;
+        let (lo, hi) = (ends.int64_value(&[0]), ends.int64_value(&[1]));
         if lo < 0 || hi >= vocab_size {
             return Err(Error::InvalidArgument(format!(
                 "{model}: token ids must be in 0..{vocab_size}, got values from {lo} to {hi}"

@@ -9,7 +9,8 @@
 //! - [`Mlp`]: a multi-layer perceptron with GELU, LayerNorm and Dropout;
 //! - [`ResidualBlock`] and [`SimpleCnn`]: a small ResNet-style classifier;
 //! - [`SimpleRnn`]: the recurrence `h_t = tanh(W_ih x_t + W_hh h_{t-1})`
-//!   written as a loop, and [`TextClassifier`], a bidirectional LSTM;
+//!   written as a loop, and [`TextClassifier`], a bidirectional LSTM (or, with
+//!   [`RecurrentCell`], a plain RNN or GRU in its place);
 //! - [`MultiHeadSelfAttention`], [`TransformerBlock`] (pre-norm) and
 //!   [`MiniGpt`], a decoder-only language model with [`Sampling`] strategies.
 //!
@@ -34,5 +35,5 @@ pub use cnn::{ResidualBlock, SimpleCnn, SimpleCnnConfig};
 pub use init::{pytorch_conv2d, pytorch_linear};
 pub use mlp::Mlp;
 pub use params::{parameter_count, parameter_table};
-pub use rnn::{SimpleRnn, TextClassifier, TextClassifierConfig};
+pub use rnn::{RecurrentCell, SimpleRnn, TextClassifier, TextClassifierConfig};
 pub use transformer::{MiniGpt, MiniGptConfig, Sampling, TransformerBlock};

@@ -1,5 +1,6 @@
 //! Recurrent networks: the guide's hand-written RNN (a loop over time steps)
-//! and its LSTM text classifier.
+//! and its LSTM text classifier, whose recurrent layer can also be a plain
+//! RNN or a GRU so that the three can be compared on one task.
 
 use std::fmt;
 
@@ -86,6 +87,55 @@ impl SimpleRnn {
     }
 }
 
+/// The recurrent layer of a [`TextClassifier`]. All three apply the same
+/// weights at every time step; they differ in how the state is updated, and
+/// so in how far back a gradient reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurrentCell {
+    /// PyTorch's `nn.RNN`: `h_t = tanh(W_ih x_t + W_hh h_{t-1} + b)`. Each
+    /// step multiplies the gradient by `W_hh` and `tanh'`, so it vanishes or
+    /// explodes over long sequences.
+    Rnn,
+    /// PyTorch's `nn.GRU`: update and reset gates blend the old state with a
+    /// candidate (three blocks of weights per layer).
+    Gru,
+    /// PyTorch's `nn.LSTM`: input, forget and output gates around an
+    /// additive cell state (four blocks of weights per layer), the guide's
+    /// choice.
+    Lstm,
+}
+
+impl RecurrentCell {
+    /// Blocks of `hidden` rows in each weight matrix (PyTorch stacks the
+    /// gates of a layer into one matrix).
+    fn blocks(self) -> i64 {
+        match self {
+            RecurrentCell::Rnn => 1,
+            RecurrentCell::Gru => 3,
+            RecurrentCell::Lstm => 4,
+        }
+    }
+
+    /// PyTorch's class name.
+    fn class(self) -> &'static str {
+        match self {
+            RecurrentCell::Rnn => "RNN",
+            RecurrentCell::Gru => "GRU",
+            RecurrentCell::Lstm => "LSTM",
+        }
+    }
+
+    /// The attribute name a PyTorch model would give the layer (`self.lstm`
+    /// in the guide), which prefixes the variable names.
+    fn field(self) -> &'static str {
+        match self {
+            RecurrentCell::Rnn => "rnn",
+            RecurrentCell::Gru => "gru",
+            RecurrentCell::Lstm => "lstm",
+        }
+    }
+}
+
 /// Settings of a [`TextClassifier`]. [`TextClassifierConfig::new`] gives the
 /// guide's two-layer bidirectional LSTM with dropout 0.3 between layers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,6 +154,8 @@ pub struct TextClassifierConfig {
     pub dropout: f64,
     /// Read the sequence both ways (the guide: true).
     pub bidirectional: bool,
+    /// The recurrent layer (the guide: [`RecurrentCell::Lstm`]).
+    pub cell: RecurrentCell,
 }
 
 impl TextClassifierConfig {
@@ -117,6 +169,7 @@ impl TextClassifierConfig {
             num_layers: 2,
             dropout: 0.3,
             bidirectional: true,
+            cell: RecurrentCell::Lstm,
         }
     }
 
@@ -131,9 +184,12 @@ impl TextClassifierConfig {
 ///
 /// Variables follow PyTorch's names (`embedding.weight`,
 /// `lstm.weight_ih_l0`, `lstm.bias_hh_l1_reverse`, ..., `classifier.weight`)
-/// and initialisation (LSTM weights uniform in `±1/sqrt(hidden_dim)`).
+/// and initialisation (recurrent weights uniform in `±1/sqrt(hidden_dim)`).
 /// `TextClassifierConfig::new(10_000, 128, 256, 5)` has the guide's
-/// 3,650,053 parameters.
+/// 3,650,053 parameters. With [`RecurrentCell::Rnn`] or
+/// [`RecurrentCell::Gru`] in the config, the same model has a plain RNN or a
+/// GRU in place of the LSTM (variables `rnn.*` or `gru.*`), everything else
+/// unchanged: the way to see what the LSTM's gates add.
 ///
 /// Unlike tch's `nn::LSTM`, whose dropout setting is fixed when it is built,
 /// the training flag of [`ModuleT::forward_t`] switches the between-layer
@@ -142,7 +198,9 @@ impl TextClassifierConfig {
 pub struct TextClassifier {
     config: TextClassifierConfig,
     embedding: nn::Embedding,
-    lstm: Vec<Tensor>,
+    /// The recurrent layer's weights in PyTorch's order (per layer and
+    /// direction: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`).
+    recurrent: Vec<Tensor>,
     classifier: nn::Linear,
 }
 
@@ -161,14 +219,14 @@ impl TextClassifier {
             ],
         )?;
         check_dropout("TextClassifier", c.dropout)?;
-        let lstm_path = path / "lstm";
+        let layer_path = path / c.cell.field();
         let bound = 1.0 / (c.hidden_dim as f64).sqrt();
         let init = Init::Uniform {
             lo: -bound,
             up: bound,
         };
-        let gates = 4 * c.hidden_dim;
-        let mut lstm = Vec::new();
+        let gates = c.cell.blocks() * c.hidden_dim;
+        let mut recurrent = Vec::new();
         for layer in 0..c.num_layers {
             let inputs = if layer == 0 {
                 c.embed_dim
@@ -178,16 +236,16 @@ impl TextClassifier {
             for direction in 0..c.directions() {
                 let suffix = if direction == 1 { "_reverse" } else { "" };
                 let name = |what: &str| format!("{what}_l{layer}{suffix}");
-                lstm.push(lstm_path.var(&name("weight_ih"), &[gates, inputs], init));
-                lstm.push(lstm_path.var(&name("weight_hh"), &[gates, c.hidden_dim], init));
-                lstm.push(lstm_path.var(&name("bias_ih"), &[gates], init));
-                lstm.push(lstm_path.var(&name("bias_hh"), &[gates], init));
+                recurrent.push(layer_path.var(&name("weight_ih"), &[gates, inputs], init));
+                recurrent.push(layer_path.var(&name("weight_hh"), &[gates, c.hidden_dim], init));
+                recurrent.push(layer_path.var(&name("bias_ih"), &[gates], init));
+                recurrent.push(layer_path.var(&name("bias_hh"), &[gates], init));
             }
         }
         Ok(TextClassifier {
             config,
             embedding: embedding(path / "embedding", c.vocab_size, c.embed_dim),
-            lstm,
+            recurrent,
             classifier: pytorch_linear(
                 path / "classifier",
                 c.hidden_dim * c.directions(),
@@ -218,17 +276,30 @@ impl TextClassifier {
             [c.num_layers * c.directions(), ids.size()[0], c.hidden_dim],
             (emb.kind(), emb.device()),
         )?;
-        let weights: Vec<&Tensor> = self.lstm.iter().collect();
-        let (_output, h_n, _c_n) = emb.f_lstm(
-            &[&state, &state],
-            &weights,
-            true,
-            c.num_layers,
-            c.dropout,
-            train,
-            c.bidirectional,
-            true,
-        )?;
+        let weights = &self.recurrent;
+        let (layers, dropout, both_ways) = (c.num_layers, c.dropout, c.bidirectional);
+        // Every cell returns the final states of each layer and direction,
+        // h_n; the LSTM also returns its final cell states, not needed here.
+        let h_n = match c.cell {
+            RecurrentCell::Lstm => {
+                let h0 = [state.shallow_clone(), state];
+                let (_output, h_n, _c_n) =
+                    emb.f_lstm(&h0, weights, true, layers, dropout, train, both_ways, true)?;
+                h_n
+            }
+            RecurrentCell::Gru => {
+                emb.f_gru(
+                    &state, weights, true, layers, dropout, train, both_ways, true,
+                )?
+                .1
+            }
+            RecurrentCell::Rnn => {
+                emb.f_rnn_tanh(
+                    &state, weights, true, layers, dropout, train, both_ways, true,
+                )?
+                .1
+            }
+        };
         // h_n is [layers * directions, batch, hidden]; the last layer's
         // forward and backward states are its last two rows.
         let hidden = if c.bidirectional {
@@ -260,7 +331,9 @@ impl fmt::Display for TextClassifier {
         )?;
         writeln!(
             f,
-            "  (lstm): LSTM({}, {}, num_layers={}, batch_first=True, dropout={}, bidirectional={})",
+            "  ({}): {}({}, {}, num_layers={}, batch_first=True, dropout={}, bidirectional={})",
+            c.cell.field(),
+            c.cell.class(),
             c.embed_dim,
             c.hidden_dim,
             c.num_layers,
@@ -336,5 +409,73 @@ mod tests {
         let model = TextClassifier::new(&vs.root(), one_way).unwrap();
         let ids = Tensor::zeros([2, 3], (Kind::Int64, Device::Cpu));
         assert_eq!(model.forward_t(&ids, false).size(), [2, 3]);
+    }
+
+    #[test]
+    fn plain_rnn_and_gru_in_place_of_the_lstm() {
+        let _rng = crate::torch_rng_lock();
+        // PyTorch: per layer and direction, blocks x hidden x (inputs + hidden)
+        // weights and two bias vectors of blocks x hidden.
+        let layer = |blocks: i64, inputs: i64, hidden: i64| {
+            2 * (blocks * hidden * (inputs + hidden) + 2 * blocks * hidden)
+        };
+        for (cell, blocks, name) in [
+            (RecurrentCell::Rnn, 1, "rnn"),
+            (RecurrentCell::Gru, 3, "gru"),
+            (RecurrentCell::Lstm, 4, "lstm"),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let config = TextClassifierConfig {
+                cell,
+                ..TextClassifierConfig::new(30, 6, 5, 2)
+            };
+            let model = TextClassifier::new(&vs.root(), config).unwrap();
+            let expected = 30 * 6 + layer(blocks, 6, 5) + layer(blocks, 10, 5) + 10 * 2 + 2;
+            assert_eq!(parameter_count(&vs), expected, "{cell:?}");
+            let names = vs.variables();
+            assert_eq!(
+                names[&format!("{name}.weight_hh_l1_reverse")].size(),
+                [blocks * 5, 5]
+            );
+            let printed = model.to_string();
+            assert!(
+                printed.contains(&format!("({name}): {}(6, 5,", cell.class())),
+                "{printed}"
+            );
+            let ids = Tensor::randint(30, [4, 7], (Kind::Int64, Device::Cpu));
+            let logits = model.forward_t(&ids, false);
+            assert_eq!(logits.size(), [4, 2]);
+            assert!(logits.isfinite().all().int64_value(&[]) == 1);
+        }
+    }
+
+    #[test]
+    fn rnn_cell_is_libtorchs_rnn_tanh() {
+        // The classifier's plain RNN layer computes the recurrence written
+        // out in SimpleRnn: same weights, same final state.
+        let _rng = crate::torch_rng_lock();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = TextClassifierConfig {
+            num_layers: 1,
+            bidirectional: false,
+            cell: RecurrentCell::Rnn,
+            ..TextClassifierConfig::new(12, 4, 3, 2)
+        };
+        let model = TextClassifier::new(&vs.root(), config).unwrap();
+        let rnn_vs = nn::VarStore::new(Device::Cpu);
+        let rnn = SimpleRnn::new(&rnn_vs.root(), 4, 3).unwrap();
+        tch::no_grad(|| {
+            for (mine, theirs) in rnn.weights().iter_mut().zip(&model.recurrent) {
+                mine.copy_(theirs);
+            }
+        });
+        let ids = Tensor::from_slice(&[3i64, 1, 4, 1, 5]).view([1, 5]);
+        let (_, last) = rnn.forward(&model.embedding.forward(&ids)).unwrap();
+        let expected = model.classifier.forward(&last);
+        assert!(
+            model
+                .forward_t(&ids, false)
+                .allclose(&expected, 1e-5, 1e-6, false)
+        );
     }
 }

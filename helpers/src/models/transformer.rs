@@ -258,23 +258,35 @@ impl MiniGpt {
     }
 
     /// Extends `prompt` `[batch, prompt_len]` by `max_new_tokens` tokens, one
-    /// at a time: each step feeds the last `max_seq_len` tokens, takes the
-    /// logits of the last position and picks a token with `sampling`.
-    /// Returns `[batch, prompt_len + max_new_tokens]`.
+    /// at a time: each step feeds the last `max_seq_len` tokens (a longer
+    /// prompt is cropped to its end, as the guide's `tokens[:, -512:]`
+    /// does), takes the logits of the last position and picks a token with
+    /// `sampling`. Returns `[batch, prompt_len + max_new_tokens]`, the whole
+    /// prompt included.
+    ///
+    /// The prompt's ids are checked once. The generated ones are not: they
+    /// are drawn from `0..vocab_size` by construction, and checking them
+    /// would read the tensor back to the host at every step (a stall per
+    /// token on a GPU).
     pub fn generate(
         &self,
         prompt: &Tensor,
         max_new_tokens: i64,
         sampling: Sampling,
     ) -> Result<Tensor> {
-        self.check(prompt)?;
+        self.check(prompt, None)?;
+        if max_new_tokens < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "MiniGpt::generate: max_new_tokens must be >= 0, got {max_new_tokens}"
+            )));
+        }
         tch::no_grad(|| {
             let mut tokens = prompt.shallow_clone();
             for _ in 0..max_new_tokens {
                 let len = tokens.size()[1];
                 let context_len = len.min(self.config.max_seq_len);
                 let context = tokens.f_narrow(1, len - context_len, context_len)?;
-                let logits = self.run(&context, false, false)?.0;
+                let logits = self.run_checked(&context, false, false)?.0;
                 let next = sampling.next_token(&logits.f_select(1, -1)?)?;
                 tokens = Tensor::f_cat(&[tokens, next], 1)?;
             }
@@ -282,22 +294,38 @@ impl MiniGpt {
         })
     }
 
-    fn check(&self, ids: &Tensor) -> Result<()> {
-        let max = self.config.max_seq_len;
+    /// Checks that `ids` are `[batch, seq_len]` token ids in `0..vocab_size`
+    /// with `1 <= seq_len`, and `seq_len <= max_len` where a limit is given.
+    fn check(&self, ids: &Tensor, max_len: Option<i64>) -> Result<()> {
         check_input("MiniGpt", ids, 2, None, "token ids [batch, seq_len]")?;
-        check_token_ids("MiniGpt", ids, self.config.vocab_size)?;
         let len = ids.size()[1];
-        if len == 0 || len > max {
+        if len == 0 {
+            return Err(Error::InvalidArgument(
+                "MiniGpt: the sequences are empty (seq_len 0)".into(),
+            ));
+        }
+        if let Some(max) = max_len.filter(|&max| len > max) {
             return Err(Error::InvalidArgument(format!(
                 "MiniGpt: sequences must have 1 to max_seq_len = {max} tokens, got {len}; \
-                 feed the last {max} tokens"
+                 feed the last {max} tokens (generate crops its prompt itself)"
             )));
         }
-        Ok(())
+        check_token_ids("MiniGpt", ids, self.config.vocab_size)
     }
 
     fn run(&self, ids: &Tensor, train: bool, keep_weights: bool) -> Result<(Tensor, Vec<Tensor>)> {
-        self.check(ids)?;
+        self.check(ids, Some(self.config.max_seq_len))?;
+        self.run_checked(ids, train, keep_weights)
+    }
+
+    /// The forward pass for ids already known to be valid and at most
+    /// `max_seq_len` long.
+    fn run_checked(
+        &self,
+        ids: &Tensor,
+        train: bool,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let t = ids.size()[1];
         let positions = Tensor::f_arange(t, (Kind::Int64, ids.device()))?;
         let mut x = self.token_emb.forward(ids) + self.pos_emb.forward(&positions);
@@ -424,6 +452,41 @@ mod tests {
         assert_eq!(maps[1].size(), [2, 2, 3, 3]);
         let e = gpt.try_forward_t(&Tensor::zeros([1, 9], (Kind::Int64, Device::Cpu)), false);
         assert!(e.unwrap_err().to_string().contains("max_seq_len = 8"));
+    }
+
+    #[test]
+    fn generate_crops_a_long_prompt_and_checks_it_once() {
+        let _rng = crate::torch_rng_lock();
+        crate::seed_all(2);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let gpt = MiniGpt::new(&vs.root(), small(11)).unwrap();
+        // 12 tokens, longer than max_seq_len = 8: the model sees the last 8.
+        let long = Tensor::arange(12, (Kind::Int64, Device::Cpu))
+            .remainder(11)
+            .view([1, 12]);
+        let out = gpt.generate(&long, 4, Sampling::Greedy).unwrap();
+        assert_eq!(out.size(), [1, 16]);
+        assert!(
+            out.narrow(1, 0, 12).equal(&long),
+            "the whole prompt is returned"
+        );
+        let tail = long.narrow(1, 4, 8);
+        let from_tail = gpt.generate(&tail, 4, Sampling::Greedy).unwrap();
+        assert!(
+            out.narrow(1, 12, 4).equal(&from_tail.narrow(1, 8, 4)),
+            "only the last max_seq_len tokens matter"
+        );
+        // The prompt's ids are still checked, and so are the other arguments.
+        let bad = gpt.generate(&(&long + 5), 1, Sampling::Greedy).unwrap_err();
+        assert!(bad.to_string().contains("0..11"), "{bad}");
+        assert!(gpt.generate(&long, -1, Sampling::Greedy).is_err());
+        let empty = Tensor::zeros([1, 0], (Kind::Int64, Device::Cpu));
+        assert!(gpt.generate(&empty, 1, Sampling::Greedy).is_err());
+        assert!(
+            gpt.generate(&long, 0, Sampling::Greedy)
+                .unwrap()
+                .equal(&long)
+        );
     }
 
     #[test]

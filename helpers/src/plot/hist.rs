@@ -18,6 +18,10 @@ use crate::{Error, Result};
 pub struct Hist {
     samples: Vec<(String, Vec<f64>)>,
     bins: usize,
+    /// Colours of the samples in order; the shared palette beyond them.
+    colors: Vec<RGBColor>,
+    /// Where the legend goes; `None` is middle right.
+    legend: Option<SeriesLabelPosition>,
     axes: Axes,
 }
 
@@ -26,6 +30,8 @@ pub fn hist(name: &str, values: &(impl Values + ?Sized)) -> Hist {
     Hist {
         samples: Vec::new(),
         bins: 30,
+        colors: Vec::new(),
+        legend: None,
         axes: Axes::default(),
     }
     .sample(name, values)
@@ -48,6 +54,23 @@ impl Hist {
     /// Sets the number of bins (default 30).
     pub fn bins(mut self, bins: usize) -> Hist {
         self.bins = bins.max(1);
+        self
+    }
+
+    /// Colours for the samples, in the order they were added, instead of the
+    /// shared palette: when the samples have colours of their own, such as
+    /// the red, green and blue channels of an image, the legend should not
+    /// call the blue bars "red".
+    pub fn colors(mut self, colors: impl IntoIterator<Item = RGBColor>) -> Hist {
+        self.colors = colors.into_iter().collect();
+        self
+    }
+
+    /// Where the legend goes (default middle right): put it over bins that
+    /// are empty or low, e.g. `.legend(SeriesLabelPosition::UpperMiddle)`
+    /// for a sample that piles up at both ends.
+    pub fn legend(mut self, position: SeriesLabelPosition) -> Hist {
+        self.legend = Some(position);
         self
     }
 
@@ -94,7 +117,11 @@ impl Hist {
                 .build_cartesian_2d(xs, 0.0..top * 1.05 + 1e-9)?;
             self.axes.mesh(&mut chart, true, true, true)?;
             for (s, ((name, _), counts)) in self.samples.iter().zip(&counts).enumerate() {
-                let color = palette::color(s);
+                let color = self
+                    .colors
+                    .get(s)
+                    .copied()
+                    .unwrap_or_else(|| palette::color(s));
                 let bars = counts.iter().enumerate().map(|(b, &c)| {
                     let x0 = lo + b as f64 * width;
                     Rectangle::new(
@@ -110,7 +137,12 @@ impl Hist {
                     });
             }
             if self.samples.len() > 1 {
-                draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
+                draw_legend(
+                    &mut chart,
+                    self.legend
+                        .clone()
+                        .unwrap_or(SeriesLabelPosition::MiddleRight),
+                )?;
             }
             Ok(None)
         })
@@ -128,6 +160,20 @@ mod tests {
         assert_eq!((lo, width), (0.0, 0.5));
         assert_eq!(counts, [vec![1, 1, 2, 0], vec![0, 0, 0, 1]]);
         assert!(h.figure().unwrap().to_svg().contains("<rect"));
+    }
+
+    #[test]
+    fn samples_take_the_colours_given() {
+        let svg = |chart: Hist| chart.figure().unwrap().to_svg();
+        let two = || hist("a", &[0.0, 1.0]).sample("b", &[0.5]);
+        let red = "#D62728"; // palette colour 3, not used by two samples
+        assert!(!svg(two()).contains(red));
+        let coloured = svg(two().colors([RGBColor(214, 39, 40)]));
+        assert!(coloured.contains(red), "first sample in the colour given");
+        assert!(
+            coloured.contains("#FF7F0E"),
+            "the second keeps palette colour 1"
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(crate) struct Points {
     pub(crate) xy: Vec<(f64, f64)>,
     pub(crate) labels: Vec<usize>,
     pub(crate) class_names: Vec<String>,
+    /// Where the legend goes; `None` is middle right.
+    pub(crate) legend: Option<SeriesLabelPosition>,
 }
 
 /// A scatter plot of the first two columns of `x`, coloured by `labels`.
@@ -58,6 +60,7 @@ pub fn scatter_xy(x: &(impl Values + ?Sized), y: &(impl Values + ?Sized)) -> Sca
         xy: x.into_iter().zip(y).collect(),
         labels,
         class_names: Vec::new(),
+        legend: None,
     };
     Scatter { points, axes }
 }
@@ -73,6 +76,14 @@ impl Scatter {
         I::Item: ToString,
     {
         self.points.class_names = names.into_iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// Where the class legend goes (default middle right). Clusters often
+    /// fill the middle of the plot: put the legend in a corner they leave
+    /// empty, e.g. `.legend(SeriesLabelPosition::LowerRight)`.
+    pub fn legend(mut self, position: SeriesLabelPosition) -> Scatter {
+        self.points.legend = Some(position);
         self
     }
 
@@ -116,6 +127,7 @@ impl Points {
             xy,
             labels,
             class_names: Vec::new(),
+            legend: None,
         }
     }
 
@@ -152,7 +164,12 @@ impl Points {
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
         if n_classes > 1 || !self.class_names.is_empty() {
-            draw_legend(chart, SeriesLabelPosition::MiddleRight)?;
+            draw_legend(
+                chart,
+                self.legend
+                    .clone()
+                    .unwrap_or(SeriesLabelPosition::MiddleRight),
+            )?;
         }
         Ok(())
     }
@@ -168,6 +185,42 @@ mod tests {
         let x = array![[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]];
         let svg = scatter(&x, &[0usize, 1, 2]).figure().unwrap().to_svg();
         assert_eq!(svg.matches("<circle").count(), 3 + 3);
+    }
+
+    /// The (x, y) position of the SVG text element that reads `text`.
+    fn text_position(svg: &str, text: &str) -> (f64, f64) {
+        let end = svg
+            .find(&format!(">\n{text}\n</text>"))
+            .expect("text in the SVG");
+        let element = &svg[svg[..end].rfind("<text").unwrap()..end];
+        let attribute = |name: &str| -> f64 {
+            let value = &element[element.find(&format!(" {name}=\"")).unwrap() + name.len() + 3..];
+            value[..value.find('"').unwrap()].parse().unwrap()
+        };
+        (attribute("x"), attribute("y"))
+    }
+
+    #[test]
+    fn the_legend_goes_where_it_is_asked() {
+        let x = array![[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]];
+        let legend_entry = |chart: Scatter| {
+            let svg = chart
+                .class_names(["first", "second"])
+                .figure()
+                .unwrap()
+                .to_svg();
+            text_position(&svg, "second")
+        };
+        let middle_right = legend_entry(scatter(&x, &[0usize, 1, 1]));
+        let upper_left =
+            legend_entry(scatter(&x, &[0usize, 1, 1]).legend(SeriesLabelPosition::UpperLeft));
+        let lower_left =
+            legend_entry(scatter(&x, &[0usize, 1, 1]).legend(SeriesLabelPosition::LowerLeft));
+        assert!(
+            upper_left.0 < middle_right.0,
+            "left of the default: {upper_left:?} vs {middle_right:?}"
+        );
+        assert!(upper_left.1 < middle_right.1 && middle_right.1 < lower_left.1);
     }
 
     #[test]

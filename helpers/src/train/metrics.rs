@@ -11,6 +11,14 @@ use crate::{Error, Result};
 /// `[N, 1]`) for a binary problem, where a logit above 0 predicts 1 and
 /// `targets` are 0/1.
 pub fn accuracy(output: &Tensor, targets: &Tensor) -> Result<f64> {
+    let correct = correct_predictions(output, targets)?;
+    Ok(correct.double_value(&[]) / targets.numel() as f64)
+}
+
+/// The number of correct predictions as a 0-dimensional tensor on the
+/// outputs' device (same conventions as [`accuracy`]), so that a training
+/// loop can add them up without waiting for the device after every batch.
+pub(crate) fn correct_predictions(output: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let n = targets.numel();
     if n == 0 {
         return Err(Error::InvalidArgument("accuracy: no targets".into()));
@@ -26,11 +34,7 @@ pub fn accuracy(output: &Tensor, targets: &Tensor) -> Result<f64> {
         }
     };
     let truth = targets.f_reshape([-1])?.f_to_kind(Kind::Int64)?;
-    let correct = predicted
-        .f_eq_tensor(&truth)?
-        .f_to_kind(Kind::Double)?
-        .f_mean(Kind::Double)?;
-    Ok(correct.double_value(&[]))
+    Ok(predicted.f_eq_tensor(&truth)?.f_sum(Kind::Double)?)
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! A small, complete training loop on tch: the loop the guide writes by hand
 //! in chapter 2, written once with mini-batches, validation, learning-rate
-//! schedule, early stopping and a history to plot.
+//! schedule, early stopping (with the best weights restored) and a history
+//! to plot.
 
 use std::time::Instant;
 
 use tch::nn::{ModuleT, Optimizer};
 use tch::{Kind, Reduction, Tensor};
 
-use super::{EarlyStopping, Epoch, History, Schedule, accuracy, batches};
+use super::metrics::correct_predictions;
+use super::{EarlyStopping, Epoch, History, Schedule, batches};
 use crate::{Error, Result};
 
 /// The loss a [`Trainer`] minimizes.
@@ -65,7 +67,8 @@ impl Loss {
 /// let history = Trainer::new(20)
 ///     .batch_size(64)
 ///     .schedule(1e-3, Schedule::WarmupCosine { warmup: 100, total: 20 * 2 })
-///     .early_stopping(EarlyStopping::new(3))
+///     // stop after 3 epochs without progress, and end with the best epoch's weights
+///     .early_stopping(EarlyStopping::new(3).restore_best_weights(&vs))
 ///     .fit(&model, &mut opt, (&x, &y), Some((&x, &y)))?;
 /// history.plot()?;
 /// # Ok(()) }
@@ -114,7 +117,10 @@ impl Trainer {
     }
 
     /// Stops when the validation loss (training loss without validation
-    /// data) stops improving.
+    /// data) stops improving. If `early_stopping` keeps weights
+    /// ([`EarlyStopping::restore_best_weights`]), `fit` ends by putting the
+    /// best epoch's weights back into the model, whether it stopped early or
+    /// ran all its epochs.
     pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Trainer {
         self.early_stopping = Some(early_stopping);
         self
@@ -134,6 +140,10 @@ impl Trainer {
     /// Trains `model` with `optimizer` on `train` (inputs, targets), shuffling
     /// every epoch, and evaluates on `valid` after each epoch. Data and model
     /// must be on the same device.
+    ///
+    /// The training loss and accuracy are summed on the device and read once
+    /// per epoch: reading them after every batch would make the CPU wait for
+    /// the GPU each time and stall the queue of work.
     pub fn fit<M: ModuleT + ?Sized>(
         &self,
         model: &M,
@@ -158,26 +168,25 @@ impl Trainer {
         let mut early_stopping = self.early_stopping.clone();
         let mut history = History::default();
         let mut step = 0;
-        let mut lr = f64::NAN;
+        // The optimizer's own rate is not readable from tch: None until a
+        // schedule sets one.
+        let mut lr: Option<f64> = None;
         for epoch in 1..=self.epochs {
             let start = Instant::now();
-            let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0.0);
+            let mut sums = DeviceSums::default();
             for (xb, yb) in batches(x, y, self.batch_size, true)? {
                 if let Some((base, schedule)) = self.schedule {
-                    lr = schedule.lr(base, step);
-                    optimizer.set_lr(lr);
+                    let rate = schedule.lr(base, step);
+                    optimizer.set_lr(rate);
+                    lr = Some(rate);
                 }
                 let output = model.forward_t(&xb, true);
                 let loss = self.loss.compute(&output, &yb)?;
                 optimizer.backward_step(&loss);
-                let n = xb.size()[0] as f64;
-                loss_sum += loss.double_value(&[]) * n;
-                if self.loss.is_classification() {
-                    correct += tch::no_grad(|| accuracy(&output, &yb))? * n;
-                }
-                seen += n;
+                sums.add(&output, &yb, &loss, self.loss)?;
                 step += 1;
             }
+            let (train_loss, train_accuracy) = sums.read()?;
             let classification = self.loss.is_classification();
             let (val_loss, val_accuracy) = match valid {
                 Some((vx, vy)) => {
@@ -188,11 +197,11 @@ impl Trainer {
             };
             let record = Epoch {
                 epoch,
-                train_loss: loss_sum / seen.max(1.0),
-                train_accuracy: classification.then(|| correct / seen.max(1.0)),
+                train_loss,
+                train_accuracy: train_accuracy.filter(|_| classification),
                 val_loss,
                 val_accuracy,
-                lr,
+                lr: lr.unwrap_or(f64::NAN),
                 seconds: start.elapsed().as_secs_f64(),
             };
             if self.verbose {
@@ -213,7 +222,60 @@ impl Trainer {
                 break;
             }
         }
+        if let Some(stop) = &early_stopping
+            && let Some(best) = stop.restore()?
+            && self.verbose
+        {
+            println!("restored the weights of epoch {best}");
+        }
         Ok(history)
+    }
+}
+
+/// Loss and correct predictions summed over an epoch's batches on the device.
+#[derive(Default)]
+struct DeviceSums {
+    loss: Option<Tensor>,
+    correct: Option<Tensor>,
+    seen: i64,
+}
+
+impl DeviceSums {
+    /// Adds a batch: its mean `loss` times its size, and (for classification)
+    /// its correct predictions. Nothing is copied to the host.
+    fn add(&mut self, output: &Tensor, targets: &Tensor, loss: &Tensor, kind: Loss) -> Result<()> {
+        let n = targets.size().first().copied().unwrap_or(0);
+        tch::no_grad(|| -> Result<()> {
+            let batch_loss = loss.f_detach()?.f_to_kind(Kind::Double)?.f_mul_scalar(n)?;
+            self.loss = Some(match self.loss.take() {
+                Some(total) => total.f_add(&batch_loss)?,
+                None => batch_loss,
+            });
+            if kind.is_classification() {
+                let right = correct_predictions(output, targets)?;
+                self.correct = Some(match self.correct.take() {
+                    Some(total) => total.f_add(&right)?,
+                    None => right,
+                });
+            }
+            Ok(())
+        })?;
+        self.seen += n;
+        Ok(())
+    }
+
+    /// Mean loss and accuracy, read from the device once. NaN loss without batches.
+    fn read(&self) -> Result<(f64, Option<f64>)> {
+        let seen = self.seen.max(1) as f64;
+        let loss = match &self.loss {
+            Some(total) => total.f_double_value(&[])? / seen,
+            None => f64::NAN,
+        };
+        let accuracy = match &self.correct {
+            Some(total) => Some(total.f_double_value(&[])? / seen),
+            None => None,
+        };
+        Ok((loss, accuracy))
     }
 }
 
@@ -227,23 +289,15 @@ pub fn evaluate<M: ModuleT + ?Sized>(
     batch_size: i64,
 ) -> Result<(f64, Option<f64>)> {
     tch::no_grad(|| {
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0.0);
+        let mut sums = DeviceSums::default();
         for (xb, yb) in batches(x, y, batch_size, false)? {
             let output = model.forward_t(&xb, false);
-            let n = xb.size()[0] as f64;
-            loss_sum += loss.compute(&output, &yb)?.double_value(&[]) * n;
-            if loss.is_classification() {
-                correct += accuracy(&output, &yb)? * n;
-            }
-            seen += n;
+            sums.add(&output, &yb, &loss.compute(&output, &yb)?, loss)?;
         }
-        if seen == 0.0 {
+        if sums.seen == 0 {
             return Err(Error::InvalidArgument("evaluate: no samples".into()));
         }
-        Ok((
-            loss_sum / seen,
-            loss.is_classification().then(|| correct / seen),
-        ))
+        sums.read()
     })
 }
 
@@ -333,6 +387,39 @@ mod tests {
             .unwrap();
         assert_eq!(history.epochs.len(), 3);
         assert!(history.epochs[0].train_accuracy.is_none());
+        // The losses summed on the device over batches are the plain mean loss.
+        let (loss, _) = evaluate(&model, &x, &y, Loss::Mse, 64).unwrap();
+        assert!((history.epochs[0].train_loss - loss).abs() < 1e-6);
+        assert!(history.epochs[0].lr.is_nan(), "no schedule: rate unknown");
+    }
+
+    #[test]
+    fn early_stopping_restores_the_best_weights() {
+        // Training pulls w from 0 towards 1 (x = 1, y = 1); validation wants
+        // 0 (y = 0), so validation gets worse every epoch and epoch 1 is best.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = nn::LinearConfig {
+            ws_init: nn::Init::Const(0.0),
+            bias: false,
+            ..Default::default()
+        };
+        let model = nn::linear(vs.root(), 1, 1, config);
+        let x = Tensor::ones([4, 1], (Kind::Float, Device::Cpu));
+        let (y, y_val) = (x.ones_like(), x.zeros_like());
+        let mut opt = nn::Sgd::default().build(&vs, 0.1).unwrap();
+        let history = Trainer::new(20)
+            .loss(Loss::Mse)
+            .batch_size(4)
+            .early_stopping(EarlyStopping::new(2).restore_best_weights(&vs))
+            .quiet()
+            .fit(&model, &mut opt, (&x, &y), Some((&x, &y_val)))
+            .unwrap();
+        assert_eq!(history.epochs.len(), 3, "stopped after two worse epochs");
+        // One SGD step on (w - 1)^2 from w = 0: w = 0.2 after epoch 1.
+        assert!((model.ws.double_value(&[0, 0]) - 0.2).abs() < 1e-6);
+        let (val, _) = evaluate(&model, &x, &y_val, Loss::Mse, 4).unwrap();
+        assert!((val - history.epochs[0].val_loss.unwrap()).abs() < 1e-9);
+        assert!(history.epochs[2].val_loss.unwrap() > val);
     }
 
     #[test]
