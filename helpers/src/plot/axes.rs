@@ -146,11 +146,12 @@ impl Axes {
     }
 }
 
-/// Draws the legend of a chart with several series at `position`, in the one
-/// style all plot kinds share.
+/// Draws the legend of a chart with several series at `position` (`None`:
+/// middle right, the default of every plot kind whose caller did not choose),
+/// in the one style all plot kinds share.
 pub(crate) fn draw_legend<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
+    position: Option<SeriesLabelPosition>,
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
@@ -158,7 +159,7 @@ where
 {
     chart
         .configure_series_labels()
-        .position(position)
+        .position(position.unwrap_or(SeriesLabelPosition::MiddleRight))
         .label_font((FONT, 15))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))

@@ -212,7 +212,7 @@ impl Contour {
                     .legend(|(x, y)| Cross::new((x + 8, y), 5, BLACK.stroke_width(2)));
             }
             if !self.paths.is_empty() || !self.markers.is_empty() {
-                draw_legend(&mut chart, self.legend.clone())?;
+                draw_legend(&mut chart, Some(self.legend.clone()))?;
             }
             let (xr, yr) = chart.plotting_area().get_pixel_range();
             let bands = self.bands(

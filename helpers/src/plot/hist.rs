@@ -137,12 +137,7 @@ impl Hist {
                     });
             }
             if self.samples.len() > 1 {
-                draw_legend(
-                    &mut chart,
-                    self.legend
-                        .clone()
-                        .unwrap_or(SeriesLabelPosition::MiddleRight),
-                )?;
+                draw_legend(&mut chart, self.legend.clone())?;
             }
             Ok(None)
         })

@@ -163,12 +163,7 @@ impl Line {
                 });
         }
         if series.len() > 1 {
-            draw_legend(
-                &mut chart,
-                self.legend
-                    .clone()
-                    .unwrap_or(SeriesLabelPosition::MiddleRight),
-            )?;
+            draw_legend(&mut chart, self.legend.clone())?;
         }
         Ok(())
     }

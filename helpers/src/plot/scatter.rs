@@ -164,12 +164,7 @@ impl Points {
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
         if n_classes > 1 || !self.class_names.is_empty() {
-            draw_legend(
-                chart,
-                self.legend
-                    .clone()
-                    .unwrap_or(SeriesLabelPosition::MiddleRight),
-            )?;
+            draw_legend(chart, self.legend.clone())?;
         }
         Ok(())
     }

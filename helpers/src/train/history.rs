@@ -15,9 +15,10 @@ pub struct Epoch {
     pub train_accuracy: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
-    /// Learning rate at the end of the epoch; NaN when it was not recorded
-    /// (a [`Trainer`](super::Trainer) without a schedule).
-    pub lr: f64,
+    /// Learning rate at the end of the epoch; `None` when it was not
+    /// recorded (a [`Trainer`](super::Trainer) without a schedule cannot read
+    /// the optimizer's rate).
+    pub lr: Option<f64>,
     /// Wall-clock seconds the epoch took, validation included; 0 when it was
     /// not measured.
     pub seconds: f64,
@@ -152,8 +153,7 @@ impl History {
             ("train acc", |e| e.train_accuracy.map(pct)),
             ("val loss", |e| e.val_loss.map(num)),
             ("val acc", |e| e.val_accuracy.map(pct)),
-            // The trainer leaves `lr` NaN when no schedule set it.
-            ("lr", |e| e.lr.is_finite().then(|| format!("{:.2e}", e.lr))),
+            ("lr", |e| e.lr.map(|lr| format!("{lr:.2e}"))),
             // Zero means not measured (a history built by hand).
             ("time", |e| (e.seconds > 0.0).then(|| duration(e.seconds))),
         ]
@@ -180,7 +180,7 @@ mod tests {
             train_accuracy: acc,
             val_loss: val,
             val_accuracy: acc,
-            lr: 1e-3,
+            lr: Some(1e-3),
             seconds: 0.5,
         }
     }
@@ -213,10 +213,10 @@ mod tests {
 
     #[test]
     fn table_leaves_out_columns_never_recorded() {
-        // What `Trainer` records without a schedule: no learning rate (NaN);
+        // What `Trainer` records without a schedule: no learning rate;
         // and a history built by hand has no times (0.0).
         let mut plain = epoch(1, 0.8061, Some(0.4054), Some(0.59));
-        plain.lr = f64::NAN;
+        plain.lr = None;
         plain.seconds = 0.0;
         let table = History {
             epochs: vec![plain.clone()],
@@ -243,7 +243,7 @@ mod tests {
         // columns; the others leave those cells empty.
         let mut timed = plain;
         timed.epoch = 2;
-        timed.lr = 5e-4;
+        timed.lr = Some(5e-4);
         timed.seconds = 0.0042;
         let both = History {
             epochs: vec![epoch(1, 1.0, None, None), timed],

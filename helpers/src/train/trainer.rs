@@ -170,7 +170,7 @@ impl Trainer {
         let mut step = 0;
         // The optimizer's own rate is not readable from tch: None until a
         // schedule sets one.
-        let mut lr: Option<f64> = None;
+        let mut lr = None;
         for epoch in 1..=self.epochs {
             let start = Instant::now();
             let mut sums = DeviceSums::default();
@@ -187,7 +187,6 @@ impl Trainer {
                 step += 1;
             }
             let (train_loss, train_accuracy) = sums.read()?;
-            let classification = self.loss.is_classification();
             let (val_loss, val_accuracy) = match valid {
                 Some((vx, vy)) => {
                     let (loss, acc) = evaluate(model, vx, vy, self.loss, self.batch_size)?;
@@ -198,10 +197,10 @@ impl Trainer {
             let record = Epoch {
                 epoch,
                 train_loss,
-                train_accuracy: train_accuracy.filter(|_| classification),
+                train_accuracy,
                 val_loss,
                 val_accuracy,
-                lr: lr.unwrap_or(f64::NAN),
+                lr,
                 seconds: start.elapsed().as_secs_f64(),
             };
             if self.verbose {
@@ -317,8 +316,8 @@ fn epoch_line(e: &Epoch, epochs: usize) -> String {
     if let Some(acc) = e.val_accuracy {
         line += &format!(" acc {:.2}%", 100.0 * acc);
     }
-    if !e.lr.is_nan() {
-        line += &format!(" | lr {:.2e}", e.lr);
+    if let Some(lr) = e.lr {
+        line += &format!(" | lr {lr:.2e}");
     }
     line + &format!(" | {:.1}s", e.seconds)
 }
@@ -362,7 +361,8 @@ mod tests {
         let last = history.epochs.last().unwrap();
         assert!(last.val_accuracy.unwrap() > 0.95, "{last:?}");
         assert!(last.train_loss < history.epochs[0].train_loss);
-        assert!(last.lr < 1e-3, "cosine decayed to {}", last.lr);
+        let last_lr = last.lr.expect("a schedule records the rate");
+        assert!(last_lr < 1e-3, "cosine decayed to {last_lr}");
         let (loss, acc) = evaluate(&model, &x, &y, Loss::CrossEntropy, 50).unwrap();
         assert!((loss - last.val_loss.unwrap()).abs() < 1e-9 && acc == last.val_accuracy);
         let _ = model.forward(&x);
@@ -390,7 +390,7 @@ mod tests {
         // The losses summed on the device over batches are the plain mean loss.
         let (loss, _) = evaluate(&model, &x, &y, Loss::Mse, 64).unwrap();
         assert!((history.epochs[0].train_loss - loss).abs() < 1e-6);
-        assert!(history.epochs[0].lr.is_nan(), "no schedule: rate unknown");
+        assert_eq!(history.epochs[0].lr, None, "no schedule: rate unknown");
     }
 
     #[test]
@@ -455,7 +455,7 @@ mod tests {
             train_accuracy: Some(0.881),
             val_loss: Some(0.45),
             val_accuracy: Some(0.86),
-            lr: 1e-3,
+            lr: Some(1e-3),
             seconds: 2.06,
         };
         assert_eq!(
