@@ -9,9 +9,9 @@ it has nothing to do:
   1. system packages   OpenBLAS, a C++ compiler, pkg-config (apt)
   2. python env        a venv with the pins from environment.yml
   3. data assets       the data hub's files (helpers/assets.toml)
-  4. build             the kernel and the helper crate, in release mode
+  4. build             the kernel (release) and the course crates (as cells use them)
   5. kernelspec        "Rust (aiguide)" registered with Jupyter
-  6. warm slot         the course crates compiled for the kernel
+  6. warm slot         the kernel's compile slot, started from step 4's build
 
 Then `lab` opens Jupyter Lab on notebooks/, and `test` runs the unit tests
 and executes every notebook through the kernel over the Jupyter protocol.
@@ -44,6 +44,30 @@ STEPS = 6
 # Two keep both cores busy: a kernel spends much of its time in one
 # single-threaded compiler or in rust-analyzer.
 NOTEBOOK_WORKERS = 2
+
+# The course is built by two cargo invocations, so that neither changes the
+# features the other's dependencies are compiled with (cargo unifies features
+# per invocation). The kernel, with evcxr and rust-analyzer's crates, is built
+# in release mode. The course crates are built as evcxr builds cells
+# (vendor/evcxr/src/eval_context.rs): in the dev profile, which the workspace
+# sets to evcxr's, with evcxr's RUSTFLAGS and `--target` the host, which moves
+# them under target/<host>/debug. `notebook-deps` is exactly a notebook's
+# dependency graph, so the warm step starts the first compile slot from these
+# artifacts instead of compiling every course crate a second time.
+def evcxr_flags() -> dict[str, str]:
+    host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    triple = next(line.removeprefix("host: ") for line in host.splitlines() if line.startswith("host: "))
+    return {"RUSTFLAGS": "-Cprefer-dynamic", "CARGO_BUILD_TARGET": triple}
+
+
+# `cargo test` arguments of the unit tests, and whether they build as evcxr
+# does. `notebook-deps` (no tests) is named beside the course crates so that
+# their dependencies get its features: the test build then reuses the
+# notebooks' build rather than compiling tch, ndarray and linfa again.
+UNIT_TESTS = [
+    ("kernel", ["--release", "-p", "aiguide-kernel"], False),
+    ("course crates", ["-p", "aiguide", "-p", "aiguide-llm", "-p", "aiguide-notebook-deps"], True),
+]
 
 
 class SetupError(Exception):
@@ -316,15 +340,27 @@ def build_env(python: Path) -> dict[str, str]:
     return env
 
 
+def cargo_builds() -> list[tuple[list[str], dict[str, str]]]:
+    """The cargo commands of the build step, each with its extra environment:
+    `notebook-deps` for the compile slot, then `cargo test --no-run` for each
+    unit test run, which builds exactly what the test step runs (so that step
+    never rebuilds anything)."""
+    return [
+        (["cargo", "build", "-p", "aiguide-notebook-deps", "--locked"], evcxr_flags()),
+        *((["cargo", "test", *args, "--no-run", "--locked"], evcxr_flags() if as_evcxr else {})
+          for _, args, as_evcxr in UNIT_TESTS),
+    ]
+
+
 def build(env: dict[str, str]) -> None:
-    # `cargo test --no-run` builds exactly what `cargo test` will run (the
-    # kernel binary included), with one feature resolution for the whole
-    # workspace, so the test step never rebuilds anything.
-    cmd = ["cargo", "test", "--release", "--workspace", "--no-run", "--locked"]
-    step(4, "build", f"cargo release build into {target_dir()} (first time: about 8 minutes on 2 cores)")
+    step(4, "build", f"cargo builds into {target_dir()} (first time: 10-30 minutes on 2 cores)")
     start = time.monotonic()
-    output = run(cmd, "compiling", env=env, show=lambda line: line.lstrip().startswith(("Compiling", "error", "warning")))
-    if "Compiling" not in output:
+    compiled = False
+    for cmd, extra_env in cargo_builds():
+        output = run(cmd, "compiling", env={**env, **extra_env},
+                     show=lambda line: line.lstrip().startswith(("Compiling", "error", "warning")))
+        compiled = compiled or "Compiling" in output
+    if not compiled:
         print(f"      already up to date ({time.monotonic() - start:.0f} s)", flush=True)
 
 
@@ -353,8 +389,9 @@ def kernelspec_path() -> Path:
 
 
 def warm_slot(env: dict[str, str]) -> None:
-    step(6, "warm slot", "compiling the course crates for the kernel (once per machine)")
-    run([str(kernel_exe()), "warm", "--slots", str(NOTEBOOK_WORKERS)], "warming the kernel", env=env,
+    step(6, "warm slot", "the course crates for the kernel, from step 4's build (once per machine)")
+    run([str(kernel_exe()), "warm", "--slots", str(NOTEBOOK_WORKERS),
+         "--course-build", str(target_dir())], "warming the kernel", env=env,
         show=lambda line: not line.lstrip().startswith(("Compiling", "Locking", "Adding", "Downloaded", "Downloading", "Updating")))
 
 
@@ -393,7 +430,9 @@ def command_test(args: argparse.Namespace) -> int:
                    "--", "-D", "warnings"], {}),
         ("docs", ["cargo", "doc", "--release", "--no-deps", "--workspace", "--locked"],
          {"RUSTDOCFLAGS": "-D warnings"}),
-        ("unit tests", ["cargo", "test", "--release", "--workspace", "--locked"], {}),
+        *((f"unit tests: {name}", ["cargo", "test", *args, "--locked"],
+           evcxr_flags() if as_evcxr else {})
+          for name, args, as_evcxr in UNIT_TESTS),
         ("notebooks", [env["AIGUIDE_PYTHON"], "-m", "pytest", str(ROOT / "tests"), "-v",
                        "-n", str(NOTEBOOK_WORKERS), *(["-k", args.k] if args.k else [])],
          # Two kernels share the cores; each kernel lets its OpenMP threads

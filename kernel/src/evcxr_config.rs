@@ -1,10 +1,11 @@
 //! The evcxr configuration every course kernel starts with.
 //!
-//! The crates a notebook gets without asking are listed once, in the root
-//! `Cargo.toml` (`[workspace.metadata.aiguide] preload`), with the exact specs
-//! of `[workspace.dependencies]`. Generating evcxr's `init.evcxr` from there
-//! means a notebook and the `aiguide` library can never build against
-//! different pins.
+//! The crates a notebook gets without asking are listed once, as the
+//! dependencies of `notebook-deps/Cargo.toml`, with the exact specs of the
+//! root manifest's `[workspace.dependencies]`. Generating evcxr's
+//! `init.evcxr` from there means a notebook and the `aiguide` library can
+//! never build against different pins, and that cargo can build the
+//! notebooks' dependency graph outside a kernel (see `slots`).
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
@@ -33,10 +34,13 @@ const PANIC_HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
     }
 }));"#;
 
-/// The course crates named in the workspace manifest, each with its spec
-/// from `[workspace.dependencies]`.
+/// Where the preloaded crates are listed, relative to the workspace root.
+pub const NOTEBOOK_DEPS_MANIFEST: &str = "notebook-deps/Cargo.toml";
+
+/// The course crates the kernel loads, each with its spec from
+/// `[workspace.dependencies]` (relative paths made absolute).
 struct CrateLists {
-    /// `[workspace.metadata.aiguide] preload`: in every notebook.
+    /// The dependencies of `notebook-deps`: in every notebook.
     preload: Vec<(String, Value)>,
     /// `[workspace.metadata.aiguide] warm` (optional): crates a notebook loads
     /// itself with `:dep`, too slow to compile on first use (polars), which
@@ -46,19 +50,12 @@ struct CrateLists {
 
 impl CrateLists {
     fn read(manifest_path: &Path) -> Result<CrateLists> {
-        let text = std::fs::read_to_string(manifest_path)
-            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-        let manifest: Table = text
-            .parse()
-            .with_context(|| format!("{} is not valid TOML", manifest_path.display()))?;
+        let manifest = read_toml(manifest_path)?;
+        let root = manifest_path.parent().unwrap_or(Path::new("."));
         let workspace = manifest
             .get("workspace")
             .and_then(Value::as_table)
             .ok_or_else(|| anyhow!("{} has no [workspace]", manifest_path.display()))?;
-        let lists = workspace
-            .get("metadata")
-            .and_then(|metadata| metadata.get("aiguide"))
-            .and_then(Value::as_table);
         let specs = workspace
             .get("dependencies")
             .and_then(Value::as_table)
@@ -68,41 +65,70 @@ impl CrateLists {
                     manifest_path.display()
                 )
             })?;
-        let list = |key: &str, required: bool| -> Result<Vec<(String, Value)>> {
-            let Some(names) = lists.and_then(|lists| lists.get(key)) else {
-                if required {
+        let spec = |name: &str, listed_in: &str| -> Result<(String, Value)> {
+            let spec = specs.get(name).ok_or_else(|| {
+                anyhow!(
+                    "{name} is listed in {listed_in} but has no entry in \
+                     [workspace.dependencies] of {}",
+                    manifest_path.display()
+                )
+            })?;
+            Ok((name.to_owned(), absolute_paths(spec.clone(), root)))
+        };
+
+        let deps_path = root.join(NOTEBOOK_DEPS_MANIFEST);
+        let deps = read_toml(&deps_path)?;
+        let deps = deps
+            .get("dependencies")
+            .and_then(Value::as_table)
+            .ok_or_else(|| anyhow!("{} has no [dependencies]", deps_path.display()))?;
+        let preload = deps
+            .iter()
+            .map(|(name, entry)| {
+                let inherited = entry.as_table().is_some_and(|entry| {
+                    entry.len() == 1 && entry.get("workspace") == Some(&Value::Boolean(true))
+                });
+                if !inherited {
                     bail!(
-                        "{} has no [workspace.metadata.aiguide] {key} = [...] list",
+                        "{name} in {} must read `{name}.workspace = true`, with its version \
+                         and features in [workspace.dependencies] of {}",
+                        deps_path.display(),
                         manifest_path.display()
                     );
                 }
-                return Ok(Vec::new());
-            };
-            let names = names.as_array().ok_or_else(|| {
-                anyhow!("[workspace.metadata.aiguide] {key} must be a list of crate names")
-            })?;
-            names
+                spec(name, NOTEBOOK_DEPS_MANIFEST)
+            })
+            .collect::<Result<_>>()?;
+
+        let warm = match workspace
+            .get("metadata")
+            .and_then(|metadata| metadata.get("aiguide"))
+            .and_then(|lists| lists.get("warm"))
+        {
+            None => Vec::new(),
+            Some(names) => names
+                .as_array()
+                .ok_or_else(|| {
+                    anyhow!("[workspace.metadata.aiguide] warm must be a list of crate names")
+                })?
                 .iter()
                 .map(|name| {
-                    let name = name.as_str().ok_or_else(|| {
-                        anyhow!("{key} entries must be crate names, found {name}")
-                    })?;
-                    let spec = specs.get(name).ok_or_else(|| {
-                        anyhow!(
-                            "{name} is listed in [workspace.metadata.aiguide] {key} but has no \
-                             entry in [workspace.dependencies] of {}",
-                            manifest_path.display()
-                        )
-                    })?;
-                    Ok((name.to_owned(), spec.clone()))
+                    let name = name
+                        .as_str()
+                        .ok_or_else(|| anyhow!("warm entries must be crate names, found {name}"))?;
+                    spec(name, "[workspace.metadata.aiguide] warm")
                 })
-                .collect()
+                .collect::<Result<_>>()?,
         };
-        Ok(CrateLists {
-            preload: list("preload", true)?,
-            warm: list("warm", false)?,
-        })
+        Ok(CrateLists { preload, warm })
     }
+}
+
+fn read_toml(path: &Path) -> Result<Table> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))
 }
 
 /// What evcxr reads from a slot's configuration directory at start-up.
@@ -140,27 +166,11 @@ impl ConfigFiles {
     }
 }
 
-/// Builds the configuration for the workspace manifest at `manifest_path`,
-/// whose `helpers/` crate is added as a path dependency.
+/// Builds the configuration for the workspace manifest at `manifest_path`.
 pub fn render(manifest_path: &Path) -> Result<ConfigFiles> {
-    let lists = CrateLists::read(manifest_path)?;
-    let helpers = manifest_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("helpers");
-    let mut aiguide = Table::new();
-    aiguide.insert(
-        "path".into(),
-        Value::String(helpers.to_string_lossy().into_owned()),
-    );
-    let workspace_root = manifest_path.parent().unwrap_or(Path::new("."));
-    let deps = std::iter::once(("aiguide".to_owned(), Value::Table(aiguide)))
-        .chain(
-            lists
-                .preload
-                .into_iter()
-                .map(|(name, spec)| (name, absolute_paths(spec, workspace_root))),
-        )
+    let deps = CrateLists::read(manifest_path)?
+        .preload
+        .into_iter()
         .map(|(name, spec)| {
             let command = dep_command(&name, &spec);
             (name, command)
@@ -280,7 +290,9 @@ fn has_library(dir: &Path, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn manifest(extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    /// A workspace with three course crates in `[workspace.dependencies]`
+    /// (plus `extra`), whose `notebook-deps` crate depends on `preload`.
+    fn manifest(preload: &[&str], extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Cargo.toml");
         std::fs::write(
@@ -294,22 +306,28 @@ mod tests {
             ),
         )
         .unwrap();
+        let deps: String = preload
+            .iter()
+            .map(|name| format!("{name}.workspace = true\n"))
+            .collect();
+        let deps_path = dir.path().join(NOTEBOOK_DEPS_MANIFEST);
+        std::fs::create_dir_all(deps_path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &deps_path,
+            format!("[package]\nname = \"x\"\n[dependencies]\n{deps}"),
+        )
+        .unwrap();
         (dir, path)
     }
 
     #[test]
-    fn preloads_exactly_the_listed_crates_with_workspace_specs() {
-        let (dir, path) =
-            manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
+    fn preloads_exactly_the_notebook_deps_with_workspace_specs() {
+        let (_dir, path) = manifest(&["tch", "ndarray-linalg"], "");
         let files = render(&path).unwrap();
-        let helpers = Value::String(dir.path().join("helpers").to_string_lossy().into_owned());
         assert_eq!(
             files.init_evcxr(false),
-            format!(
-                ":dep aiguide = {{ path = {helpers} }}\n\
-                 :dep tch = \"0.26.0\"\n\
-                 :dep ndarray-linalg = {{ features = [\"openblas-system\"], version = \"0.17\" }}\n"
-            )
+            ":dep ndarray-linalg = { features = [\"openblas-system\"], version = \"0.17\" }\n\
+             :dep tch = \"0.26.0\"\n"
         );
         let config: Table = files.evcxr_toml.parse().unwrap();
         assert!(
@@ -324,16 +342,11 @@ mod tests {
 
     #[test]
     fn offline_checks_only_when_the_slot_compiled_every_preloaded_crate() {
-        let (dir, path) =
-            manifest("[workspace.metadata.aiguide]\npreload = [\"tch\", \"ndarray-linalg\"]\n");
+        let (dir, path) = manifest(&["tch", "ndarray-linalg"], "");
         let (config_dir, deps) = (dir.path().join("config"), dir.path().join("deps"));
         let init = || std::fs::read_to_string(config_dir.join("init.evcxr")).unwrap();
         std::fs::create_dir_all(&deps).unwrap();
-        for compiled in [
-            "libaiguide-01.rlib",
-            "libtch-02.rlib",
-            "libndarray_linalg-03.rmeta",
-        ] {
+        for compiled in ["libtch-02.rlib", "libndarray_linalg-03.rmeta"] {
             std::fs::write(deps.join(compiled), "").unwrap();
         }
 
@@ -350,36 +363,46 @@ mod tests {
         let lines: Vec<String> = init().lines().map(String::from).collect();
         assert_eq!(lines.first().map(String::as_str), Some(":offline 1"));
         assert_eq!(lines.last().map(String::as_str), Some(":offline 0"));
-        assert_eq!(lines.len(), 5, "{lines:?}");
-        assert!(lines[1..4].iter().all(|line| line.starts_with(":dep ")));
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[1..3].iter().all(|line| line.starts_with(":dep ")));
     }
 
     #[test]
     fn workspace_crates_are_preloaded_from_the_checkout() {
-        let (dir, path) = manifest(
-            "aiguide-llm = { path = \"llm\" }\n\
-             [workspace.metadata.aiguide]\npreload = [\"aiguide-llm\"]\n",
-        );
+        let (dir, path) = manifest(&["aiguide-llm"], "aiguide-llm = { path = \"llm\" }\n");
         let llm = Value::String(dir.path().join("llm").to_string_lossy().into_owned());
         let files = render(&path).unwrap();
         assert_eq!(
-            files.deps[1].1,
+            files.deps[0].1,
             format!(":dep aiguide-llm = {{ path = {llm} }}")
         );
     }
 
     #[test]
-    fn unknown_preload_entry_names_the_fix() {
-        let (_dir, path) = manifest("[workspace.metadata.aiguide]\npreload = [\"polars\"]\n");
+    fn a_notebook_dep_without_a_workspace_spec_names_the_fix() {
+        let (_dir, path) = manifest(&["polars"], "");
         let message = render(&path).unwrap_err().to_string();
         assert!(message.contains("polars"), "{message}");
         assert!(message.contains("[workspace.dependencies]"), "{message}");
     }
 
     #[test]
+    fn a_notebook_dep_with_its_own_spec_names_the_fix() {
+        let (dir, path) = manifest(&[], "");
+        std::fs::write(
+            dir.path().join(NOTEBOOK_DEPS_MANIFEST),
+            "[dependencies]\ntch = \"0.25\"\n",
+        )
+        .unwrap();
+        let message = render(&path).unwrap_err().to_string();
+        assert!(message.contains("tch.workspace = true"), "{message}");
+    }
+
+    #[test]
     fn warm_crates_become_dep_commands_with_workspace_specs() {
         let (_dir, path) = manifest(
-            "[workspace.metadata.aiguide]\npreload = [\"tch\"]\nwarm = [\"ndarray-linalg\"]\n",
+            &["tch"],
+            "[workspace.metadata.aiguide]\nwarm = [\"ndarray-linalg\"]\n",
         );
         assert_eq!(
             warm_commands(&path).unwrap(),
@@ -399,14 +422,35 @@ mod tests {
 
     #[test]
     fn no_warm_list_means_nothing_to_warm() {
-        let (_dir, path) = manifest("[workspace.metadata.aiguide]\npreload = [\"tch\"]\n");
+        let (_dir, path) = manifest(&["tch"], "");
         assert!(warm_commands(&path).unwrap().is_empty());
     }
 
     #[test]
-    fn missing_preload_list_is_an_error() {
-        let (_dir, path) = manifest("");
-        let message = render(&path).unwrap_err().to_string();
-        assert!(message.contains("preload"), "{message}");
+    fn missing_notebook_deps_manifest_is_an_error() {
+        let (dir, path) = manifest(&["tch"], "");
+        std::fs::remove_file(dir.path().join(NOTEBOOK_DEPS_MANIFEST)).unwrap();
+        let message = format!("{:#}", render(&path).unwrap_err());
+        assert!(message.contains("notebook-deps"), "{message}");
+    }
+
+    /// `./course` builds the course crates in the workspace's dev profile so
+    /// that a compile slot can start from them; that only works while the
+    /// profile is the one evcxr writes into each slot's `Cargo.toml`.
+    #[test]
+    fn the_workspace_dev_profile_is_evcxrs_cell_profile() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let module = std::fs::read_to_string(root.join("vendor/evcxr/src/module.rs")).unwrap();
+        let template = module
+            .split("[profile.dev]\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .expect("evcxr's Cargo.toml template has a [profile.dev] table");
+        let evcxr: Table = template
+            .replace("opt-level = {}", "opt-level = 2") // evcxr's default `:opt`
+            .parse()
+            .unwrap();
+        let workspace = read_toml(&root.join("Cargo.toml")).unwrap();
+        assert_eq!(workspace["profile"]["dev"].as_table(), Some(&evcxr));
     }
 }

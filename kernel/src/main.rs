@@ -23,7 +23,7 @@ mod user_errors;
 use anyhow::{Context, Result, bail};
 use paths::Course;
 use slots::Slot;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,10 @@ usage:
   aiguide-kernel uninstall [--prefix DIR]   remove it (other kernels are never touched)
   aiguide-kernel doctor                     check everything the course needs
   aiguide-kernel run [--inplace] NOTEBOOK...  execute notebooks headlessly
-  aiguide-kernel warm [--slots N]           compile the course crates into a free slot
-                                            (and copy it to N-1 more, for parallel runs)
+  aiguide-kernel warm [--slots N] [--course-build DIR]
+                                            compile the course crates into a free slot, starting
+                                            from `./course`'s build in the target dir DIR when
+                                            given; copy it to N-1 more slots
   aiguide-kernel --control_file FILE        run as a Jupyter kernel (kernel.json does this)
 
 environment: AIGUIDE_ROOT (checkout), AIGUIDE_HOME (cache, default ~/.cache/aiguide),
@@ -77,12 +79,23 @@ fn main() -> ExitCode {
 
 /// Takes a compile slot and prepares the environment evcxr will inherit.
 /// The slot stays locked until the process exits.
-fn enter_slot(course: &Course) -> Result<Slot> {
+/// Takes a compile slot and prepares the environment for it. A cold slot is
+/// copied from a warm sibling, or else (when given) from the course's cargo
+/// build in the target dir `course_build`.
+fn enter_slot(course: &Course, course_build: Option<&Path>) -> Result<Slot> {
     let slot = Slot::acquire(&course.home)?;
     if let Some(source) = slot.seed_from_warm_sibling(&course.home)? {
         eprintln!(
             "aiguide kernel: compile slot {} copied from warm slot {source}",
             slot.index
+        );
+    } else if let Some(build) = course_build
+        && slot.seed_from_course_build(build, &paths::host_target()?, &course.lockfile())?
+    {
+        eprintln!(
+            "aiguide kernel: compile slot {} starts from the course build in {}",
+            slot.index,
+            build.display()
         );
     }
     environment::prepare(course, &slot)?;
@@ -91,7 +104,7 @@ fn enter_slot(course: &Course) -> Result<Slot> {
 
 fn kernel() -> Result<ExitCode> {
     let course = Course::locate()?;
-    let slot = enter_slot(&course)?;
+    let slot = enter_slot(&course, None)?;
     // SAFETY: still single-threaded; evcxr_jupyter starts its threads below.
     unsafe { environment::shield_other_kernelspecs(&course) };
     eprintln!(
@@ -178,7 +191,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
     }
     let course = Course::locate()?;
-    let slot = enter_slot(&course)?;
+    let slot = enter_slot(&course, None)?;
     let mut failures = 0;
     for mut notebook in notebooks {
         println!("{} (compile slot {})", notebook.path.display(), slot.index);
@@ -214,25 +227,44 @@ fn run(args: &[String]) -> Result<ExitCode> {
     })
 }
 
-/// Parses `[--slots N]` (default 1).
-fn slots_arg(args: &[String]) -> Result<usize> {
-    match args {
-        [] => Ok(1),
-        [flag, count] if flag == "--slots" => match count.parse() {
-            Ok(count) if count >= 1 => Ok(count),
-            _ => bail!("--slots takes a whole number of slots, at least 1; got {count:?}"),
-        },
-        _ => bail!("expected [--slots N], got {args:?}"),
+/// `warm`'s options: `[--slots N] [--course-build DIR]`.
+#[derive(Debug, PartialEq)]
+struct WarmArgs {
+    /// How many slots to leave warm (default 1).
+    slots: usize,
+    /// The cargo target dir holding `./course`'s build of `notebook-deps`, to
+    /// start a cold slot from.
+    course_build: Option<PathBuf>,
+}
+
+fn warm_args(args: &[String]) -> Result<WarmArgs> {
+    let mut parsed = WarmArgs {
+        slots: 1,
+        course_build: None,
+    };
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, count] if flag == "--slots" => match count.parse() {
+                Ok(count) if count >= 1 => parsed.slots = count,
+                _ => bail!("--slots takes a whole number of slots, at least 1; got {count:?}"),
+            },
+            [flag, dir] if flag == "--course-build" => parsed.course_build = Some(dir.into()),
+            _ => bail!("expected [--slots N] [--course-build DIR], got {args:?}"),
+        }
     }
+    Ok(parsed)
 }
 
 fn warm(args: &[String]) -> Result<ExitCode> {
-    let slots = slots_arg(args)?;
+    let WarmArgs {
+        slots,
+        course_build,
+    } = warm_args(args)?;
     let course = Course::locate()?;
-    let slot = enter_slot(&course)?;
+    let slot = enter_slot(&course, course_build.as_deref())?;
     if slot.is_warm() {
         println!(
-            "compile slot {} already built; checking it is up to date",
+            "compile slot {} holds compiled crates; bringing it up to date",
             slot.index
         );
     } else {
@@ -270,4 +302,34 @@ fn warm(args: &[String]) -> Result<ExitCode> {
         copies.push(copy);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn warm_takes_slots_and_a_course_build_in_any_order() {
+        assert_eq!(
+            warm_args(&[]).unwrap(),
+            WarmArgs {
+                slots: 1,
+                course_build: None
+            }
+        );
+        assert_eq!(
+            warm_args(&args("--course-build /t --slots 2")).unwrap(),
+            WarmArgs {
+                slots: 2,
+                course_build: Some("/t".into())
+            }
+        );
+        assert!(warm_args(&args("--slots 0")).is_err());
+        assert!(warm_args(&args("--slots")).is_err());
+        assert!(warm_args(&args("--fast yes")).is_err());
+    }
 }

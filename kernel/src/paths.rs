@@ -96,10 +96,32 @@ impl Course {
         Ok(lib)
     }
 
-    /// The course manifest that lists the preloaded crates.
+    /// The workspace manifest, whose `[workspace.dependencies]` pin the
+    /// course crates.
     pub fn workspace_manifest(&self) -> PathBuf {
         self.root.join("Cargo.toml")
     }
+
+    /// The workspace's lockfile: the versions every course crate is built at.
+    pub fn lockfile(&self) -> PathBuf {
+        self.root.join("Cargo.lock")
+    }
+}
+
+/// The host's target triple, as `rustc -vV` reports it. evcxr builds cells
+/// with `--target` set to it, so cargo puts the compiled crates under
+/// `target/<triple>/debug` and build scripts and proc macros under
+/// `target/debug`; a build that is to share evcxr's artifacts does the same.
+pub fn host_target() -> Result<String> {
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("cannot run `rustc -vV`; is Rust installed (rustup) and on PATH?")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("`rustc -vV` printed no `host:` line")
 }
 
 fn default_home() -> PathBuf {

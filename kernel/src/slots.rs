@@ -108,26 +108,58 @@ impl Slot {
     /// Replaces this slot's build directory with a copy of `source` (another
     /// slot's build directory), as [`Slot::seed_from_warm_sibling`] does.
     pub fn copy_build_from(&self, source: &Path) -> Result<()> {
+        self.replace_build(|partial| copy_tree(source, partial))
+    }
+
+    /// Makes a cold slot warm from the course's own cargo build in
+    /// `target_dir`, where `notebook-deps` was built as evcxr builds cells
+    /// (same profile and flags, `--target triple`): its `triple/debug` (the
+    /// compiled crates) and `debug` (build scripts, proc macros) become the
+    /// slot's, and `lockfile` the slot's `Cargo.lock`, so cargo resolves the
+    /// same versions and finds every course crate compiled. Returns false,
+    /// touching nothing, when the slot is warm already.
+    pub fn seed_from_course_build(
+        &self,
+        target_dir: &Path,
+        triple: &str,
+        lockfile: &Path,
+    ) -> Result<bool> {
+        if self.is_warm() {
+            return Ok(false);
+        }
+        let crates = target_dir.join(triple).join("debug");
+        if !crates.join("deps").is_dir() {
+            bail!(
+                "{} holds no compiled crates; build them first (`./course setup` does)",
+                crates.display()
+            );
+        }
+        self.replace_build(|partial| {
+            let target = partial.join("target");
+            std::fs::create_dir_all(target.join(triple))
+                .with_context(|| format!("cannot create {}", target.display()))?;
+            copy_tree(&crates, &target.join(triple).join("debug"))?;
+            let host = target_dir.join("debug");
+            if host.is_dir() {
+                copy_tree(&host, &target.join("debug"))?;
+            }
+            std::fs::copy(lockfile, partial.join("Cargo.lock"))
+                .with_context(|| format!("cannot copy {}", lockfile.display()))?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    /// Replaces this slot's build directory with what `fill` writes into a
+    /// scratch directory beside it. The rename at the end means a fill cut
+    /// short is never taken for a warm slot.
+    fn replace_build(&self, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
         let partial = self.dir.join("build.partial");
         if partial.exists() {
             std::fs::remove_dir_all(&partial)
                 .with_context(|| format!("cannot remove {}", partial.display()))?;
         }
-        // `cp -a` keeps modification times, which cargo's freshness checks read.
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(source)
-            .arg(&partial)
-            .status()
-            .context("cannot run `cp` to copy a warm compile slot")?;
-        if !status.success() {
-            bail!(
-                "copying {} to {} failed ({status}); remove {} and try again",
-                source.display(),
-                partial.display(),
-                partial.display()
-            );
-        }
+        fill(&partial)?;
         let build = self.build_dir();
         if build.exists() {
             std::fs::remove_dir_all(&build)
@@ -138,6 +170,26 @@ impl Slot {
         })?;
         Ok(())
     }
+}
+
+/// `cp -a source dest`: modification times are kept, which cargo's freshness
+/// checks read.
+fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(source)
+        .arg(dest)
+        .status()
+        .context("cannot run `cp` to fill a compile slot")?;
+    if !status.success() {
+        bail!(
+            "copying {} to {} failed ({status}); remove {} and try again",
+            source.display(),
+            dest.display(),
+            dest.display()
+        );
+    }
+    Ok(())
 }
 
 fn slot_dir(home: &Path, index: usize) -> PathBuf {
@@ -234,5 +286,33 @@ mod tests {
             "all busy: the first warm one"
         );
         assert_eq!(marker(&cold), "busy");
+    }
+
+    #[test]
+    fn a_cold_slot_is_seeded_from_the_course_build_with_its_lockfile() {
+        let home = tempfile::tempdir().unwrap();
+        let slot = Slot::acquire(home.path()).unwrap();
+        let target = home.path().join("target");
+        let lockfile = home.path().join("Cargo.lock");
+        std::fs::write(&lockfile, "version = 4").unwrap();
+        let seed = || slot.seed_from_course_build(&target, "x86_64-unknown-linux-gnu", &lockfile);
+        let message = seed().unwrap_err().to_string();
+        assert!(message.contains("./course setup"), "{message}");
+        assert!(!slot.is_warm());
+
+        let crates = target.join("x86_64-unknown-linux-gnu/debug/deps");
+        std::fs::create_dir_all(&crates).unwrap();
+        std::fs::write(crates.join("libtch-01.rlib"), "compiled").unwrap();
+        std::fs::create_dir_all(target.join("debug/deps")).unwrap();
+        std::fs::write(target.join("debug/deps/libserde_derive-02.so"), "macro").unwrap();
+        assert!(seed().unwrap());
+        let copied = |path: &str| std::fs::read_to_string(slot.build_dir().join(path)).unwrap();
+        assert_eq!(
+            copied("target/x86_64-unknown-linux-gnu/debug/deps/libtch-01.rlib"),
+            "compiled"
+        );
+        assert_eq!(copied("target/debug/deps/libserde_derive-02.so"), "macro");
+        assert_eq!(copied("Cargo.lock"), "version = 4");
+        assert!(!seed().unwrap(), "a warm slot is left alone");
     }
 }

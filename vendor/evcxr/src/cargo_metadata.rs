@@ -56,8 +56,14 @@ pub(crate) fn validate_dep(dep: &str, dep_config: &str, config: &Config) -> Resu
 }
 
 fn validate_dep_with_cargo(dep: &str, dep_config: &str, config: &Config) -> Result<()> {
+    // aiguide patch: the check runs in a directory of its own. In the crate
+    // directory its one-dependency manifest made `cargo metadata` rewrite
+    // Cargo.lock down to that dependency's graph, so every other crate was
+    // resolved afresh (newer versions, recompiled) by the next build.
+    let validate_dir = config.crate_dir().join("validate-dep");
+    std::fs::create_dir_all(&validate_dir)?;
     std::fs::write(
-        config.crate_dir().join("Cargo.toml"),
+        validate_dir.join("Cargo.toml"),
         format!(
             r#"
     [package]
@@ -74,7 +80,10 @@ fn validate_dep_with_cargo(dep: &str, dep_config: &str, config: &Config) -> Resu
         ),
     )?;
     let mut cmd = config.cargo_command("metadata");
-    let output = cmd.arg("--format-version=1").output()?;
+    let output = cmd
+        .current_dir(&validate_dir)
+        .arg("--format-version=1")
+        .output()?;
     if output.status.success() {
         static NO_LIB_PATTERN: Lazy<Regex> = Lazy::new(|| {
             Regex::new("ignoring invalid dependency `(.*)` which is missing a lib target").unwrap()

@@ -435,6 +435,8 @@ impl EvalContext {
         let (stdout_sender, stdout_receiver) = crossbeam_channel::unbounded();
         let (stderr_sender, stderr_receiver) = crossbeam_channel::unbounded();
         let child_process = ChildProcess::new(subprocess_command, stderr_sender)?;
+        // The build directory's lock, which the probe below must not lose.
+        let lock_path = initial_config.crate_dir().join("Cargo.lock");
         let initial_state = ContextState::new(initial_config.clone());
         let mut context = EvalContext {
             _tmpdir: opt_tmpdir,
@@ -449,20 +451,32 @@ impl EvalContext {
             stdout: stdout_receiver,
             stderr: stderr_receiver,
         };
-        if context.committed_state.linker() == "lld" && context.eval("42").is_err() {
+        // aiguide patch: the probe below builds the crate without its
+        // dependencies, and cargo then cuts Cargo.lock down to nothing, so
+        // the next build would resolve every dependency afresh (newer
+        // versions, all recompiled). The lock is put back after the probe:
+        // the course seeds each build directory with the workspace's lock
+        // and the crates compiled from it.
+        let pinned_lock = std::fs::read(&lock_path).ok();
+        let probe = if context.committed_state.linker() == "lld" && context.eval("42").is_err() {
             context.committed_state.set_linker("system".to_owned());
+            Ok(())
         } else {
             // We need to eval something anyway, otherwise rust-analyzer crashes when trying to get
             // completions. Not 100% sure. Just writing Cargo.toml isn't sufficient.
-            if let Err(error) = context.eval("42") {
-                drop(context);
-                let mut stderr = String::new();
-                while let Ok(line) = outputs.stderr.recv() {
-                    stderr.push_str(&line);
-                    stderr.push('\n');
-                }
-                return Err(format!("{stderr}{error}").into());
+            context.eval("42").map(drop)
+        };
+        if let Some(pinned_lock) = pinned_lock {
+            std::fs::write(&lock_path, pinned_lock)?;
+        }
+        if let Err(error) = probe {
+            drop(context);
+            let mut stderr = String::new();
+            while let Ok(line) = outputs.stderr.recv() {
+                stderr.push_str(&line);
+                stderr.push('\n');
             }
+            return Err(format!("{stderr}{error}").into());
         }
         context.initial_config = context.committed_state.config.clone();
         Ok((context, outputs))
