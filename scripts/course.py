@@ -22,6 +22,7 @@ Standard library only (Python 3.11+): it runs before any environment exists.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ NOTEBOOK_WORKERS = 2
 # them under target/<host>/debug. `notebook-deps` is exactly a notebook's
 # dependency graph, so the warm step starts the first compile slot from these
 # artifacts instead of compiling every course crate a second time.
+@functools.cache
 def evcxr_flags() -> dict[str, str]:
     host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
     triple = next(line.removeprefix("host: ") for line in host.splitlines() if line.startswith("host: "))

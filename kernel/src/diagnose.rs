@@ -28,7 +28,7 @@ pub fn helper_crate(course: &Course) -> Option<String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| course.home.join("target"));
-    let triple = crate::paths::host_target().ok()?;
+    let triple = crate::environment::host_target().ok()?;
     let output = Command::new("cargo")
         .args(BUILD)
         .args(["--target", &triple])

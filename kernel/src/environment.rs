@@ -116,11 +116,7 @@ unsafe fn scrub_cargo_variables() {
 /// fails with a bare "dlopen failed". The loader path does not depend on that.
 fn rust_library_dirs(slot: &Slot) -> Result<RustLibraryDirs> {
     let sysroot = rustc_print(&["--print", "sysroot"])?;
-    let host = rustc_print(&["-vV"])?
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("`rustc -vV` did not print a host triple"))?;
+    let host = host_target()?;
     Ok(RustLibraryDirs {
         sysroot: Path::new(&sysroot)
             .join("lib")
@@ -134,6 +130,18 @@ fn rust_library_dirs(slot: &Slot) -> Result<RustLibraryDirs> {
             .join("debug")
             .join("deps"),
     })
+}
+
+/// The host's target triple, as `rustc -vV` reports it. evcxr builds cells
+/// with `--target` set to it, so cargo puts the compiled crates under
+/// `target/<triple>/debug` and build scripts and proc macros under
+/// `target/debug`; a build that is to share evcxr's artifacts does the same.
+pub fn host_target() -> Result<String> {
+    rustc_print(&["-vV"])?
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("`rustc -vV` did not print a host triple"))
 }
 
 /// The directories of the Rust libraries a cell loads.

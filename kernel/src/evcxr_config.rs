@@ -35,7 +35,7 @@ const PANIC_HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
 }));"#;
 
 /// Where the preloaded crates are listed, relative to the workspace root.
-pub const NOTEBOOK_DEPS_MANIFEST: &str = "notebook-deps/Cargo.toml";
+const NOTEBOOK_DEPS_MANIFEST: &str = "notebook-deps/Cargo.toml";
 
 /// The course crates the kernel loads, each with its spec from
 /// `[workspace.dependencies]` (relative paths made absolute).

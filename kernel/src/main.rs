@@ -90,7 +90,7 @@ fn enter_slot(course: &Course, course_build: Option<&Path>) -> Result<Slot> {
             slot.index
         );
     } else if let Some(build) = course_build
-        && slot.seed_from_course_build(build, &paths::host_target()?, &course.lockfile())?
+        && slot.seed_from_course_build(build, &environment::host_target()?, &course.lockfile())?
     {
         eprintln!(
             "aiguide kernel: compile slot {} starts from the course build in {}",

@@ -108,22 +108,6 @@ impl Course {
     }
 }
 
-/// The host's target triple, as `rustc -vV` reports it. evcxr builds cells
-/// with `--target` set to it, so cargo puts the compiled crates under
-/// `target/<triple>/debug` and build scripts and proc macros under
-/// `target/debug`; a build that is to share evcxr's artifacts does the same.
-pub fn host_target() -> Result<String> {
-    let output = Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .context("cannot run `rustc -vV`; is Rust installed (rustup) and on PATH?")?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .context("`rustc -vV` printed no `host:` line")
-}
-
 fn default_home() -> PathBuf {
     if let Some(home) = std::env::var_os("AIGUIDE_HOME") {
         return PathBuf::from(home);
