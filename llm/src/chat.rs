@@ -1,152 +1,218 @@
-//! [`Llm`]: a model and its tokenizer behind a small API (load, chat,
-//! generate, stream).
+//! [`ChatModel`]: "send messages, get a reply (streamed)", whoever answers.
+//!
+//! Lessons and applications (prompting, RAG, agents) are written against
+//! this trait, so the same code runs on the course's in-process SmolLM2
+//! ([`Llm`]) and on any server that speaks the OpenAI chat-completions
+//! protocol ([`crate::openai::OpenAiClient`]: the course's own server of
+//! chapter 7, or a hosted API a learner has a key for).
 
-use std::path::Path;
+use serde_json::Value;
 
-use tch::{Kind, Tensor};
+use crate::Result;
+use crate::generate::{GenerateConfig, Generation, StopReason};
+use crate::model::Llm;
+use crate::structured::JsonGrammar;
+use crate::tokenize::Message;
 
-use crate::generate::{self, GenerateConfig, Generation};
-use crate::gguf::Gguf;
-use crate::llama::{KvCache, Llama};
-use crate::tokenize::{Message, Tokenizer};
-use crate::{Error, Result};
-
-/// The data-hub name of the course's model: SmolLM2-135M-Instruct, Q4_1.
-pub const COURSE_MODEL: &str = "smollm2-135m-instruct-q4_1";
-
-/// A language model ready to generate: decoder and tokenizer from one GGUF
-/// file.
+/// One request for a reply: the conversation and how to answer.
 ///
-/// ```no_run
-/// use aiguide_llm::{GenerateConfig, Llm, Message};
-/// let llm = Llm::course(tch::Kind::Float)?;
-/// let answer = llm.chat(&[Message::user("What is gravity?")], &GenerateConfig::default())?;
-/// println!("{}", answer.text);
-/// # Ok::<(), aiguide_llm::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct Llm {
-    model: Llama,
-    tokenizer: Tokenizer,
+/// `ChatRequest::new(messages)` is greedy with at most 256 new tokens;
+/// change fields with struct update syntax or the builder methods.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatRequest {
+    /// The conversation so far, oldest first.
+    pub messages: Vec<Message>,
+    /// Most tokens in the reply.
+    pub max_tokens: usize,
+    /// 0 is greedy (the most likely token each step); higher samples more
+    /// freely.
+    pub temperature: f64,
+    /// Seed for sampling (servers may ignore it).
+    pub seed: u64,
+    /// The reply ends before the first of these strings.
+    pub stop: Vec<String>,
+    /// When set, the reply is a JSON document valid for this JSON Schema:
+    /// enforced token by token in process ([`crate::structured`]), sent as
+    /// `response_format` to a server.
+    pub json_schema: Option<Value>,
 }
 
-impl Llm {
-    /// Loads the GGUF file at `path` with weights of `kind` (`Kind::Float`
-    /// to match references exactly, `Kind::BFloat16` for half the memory).
-    pub fn load(path: impl AsRef<Path>, kind: Kind) -> Result<Llm> {
-        let gguf = Gguf::open(path)?;
-        Ok(Llm {
-            tokenizer: Tokenizer::from_gguf(&gguf)?,
-            model: Llama::from_gguf(&gguf, kind)?,
-        })
-    }
-
-    /// Loads the course's model ([`COURSE_MODEL`]) from the data folder,
-    /// after checking its checksum (`./course data` fetches it).
-    pub fn course(kind: Kind) -> Result<Llm> {
-        Llm::load(aiguide::hub::locate(COURSE_MODEL)?, kind)
-    }
-
-    /// The decoder.
-    pub fn model(&self) -> &Llama {
-        &self.model
-    }
-
-    /// The tokenizer and chat template.
-    pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
-    }
-
-    /// Continues `prompt` (raw text: no chat template is applied).
-    pub fn generate(&self, prompt: &str, config: &GenerateConfig) -> Result<Generation> {
-        self.generate_stream(prompt, config, |_| {})
-    }
-
-    /// Like [`Llm::generate`], handing each piece of text to `on_text` as
-    /// soon as it is complete (whole UTF-8 characters; text that may begin
-    /// a stop string is held back until it is clear it does not).
-    pub fn generate_stream(
-        &self,
-        prompt: &str,
-        config: &GenerateConfig,
-        on_text: impl FnMut(&str),
-    ) -> Result<Generation> {
-        self.generate_constrained(prompt, config, |_, _| {}, on_text)
-    }
-
-    /// Like [`Llm::generate_stream`], calling `constrain(generated, logits)`
-    /// before each token is chosen, with the ids generated so far and the
-    /// logits over the vocabulary: set a token's logit to
-    /// `f32::NEG_INFINITY` to forbid it (constrained decoding: force a
-    /// format, allow only some words).
-    pub fn generate_constrained(
-        &self,
-        prompt: &str,
-        config: &GenerateConfig,
-        mut constrain: impl FnMut(&[i64], &mut [f32]),
-        mut on_text: impl FnMut(&str),
-    ) -> Result<Generation> {
-        let ids = self.tokenizer.encode(prompt)?;
-        let mut out = generate::generate(
-            &self.model,
-            &self.tokenizer,
-            &[ids],
-            config,
-            |_, generated, logits| constrain(generated, logits),
-            |_, piece| on_text(piece),
-        )?;
-        Ok(out.remove(0))
-    }
-
-    /// Continues several prompts at once, as one batch (left-padded): faster
-    /// per prompt than one at a time. With sampling, a row's draws depend on
-    /// the batch it is in.
-    pub fn generate_batch(
-        &self,
-        prompts: &[&str],
-        config: &GenerateConfig,
-    ) -> Result<Vec<Generation>> {
-        let ids = prompts
-            .iter()
-            .map(|p| self.tokenizer.encode(p))
-            .collect::<Result<Vec<_>>>()?;
-        generate::generate(
-            &self.model,
-            &self.tokenizer,
-            &ids,
-            config,
-            |_, _, _| {},
-            |_, _| {},
-        )
-    }
-
-    /// The assistant's answer to `messages`, through the model's chat template.
-    pub fn chat(&self, messages: &[Message], config: &GenerateConfig) -> Result<Generation> {
-        self.chat_stream(messages, config, |_| {})
-    }
-
-    /// Like [`Llm::chat`], streaming the answer to `on_text`.
-    pub fn chat_stream(
-        &self,
-        messages: &[Message],
-        config: &GenerateConfig,
-        on_text: impl FnMut(&str),
-    ) -> Result<Generation> {
-        let prompt = self.tokenizer.apply_chat_template(messages, true)?;
-        self.generate_stream(&prompt, config, on_text)
-    }
-
-    /// Logits `[len, vocab]` (f32) the model gives after each token of
-    /// `text`: row `i` scores the token that follows the first `i + 1`.
-    pub fn logits(&self, text: &str) -> Result<Tensor> {
-        let ids = self.tokenizer.encode(text)?;
-        if ids.is_empty() {
-            return Err(Error::InvalidArgument("cannot score empty text".into()));
+impl ChatRequest {
+    /// A greedy request for at most 256 tokens.
+    pub fn new(messages: Vec<Message>) -> ChatRequest {
+        ChatRequest {
+            messages,
+            max_tokens: 256,
+            temperature: 0.0,
+            seed: 0,
+            stop: Vec::new(),
+            json_schema: None,
         }
-        let tokens = Tensor::from_slice(&ids).unsqueeze(0);
+    }
+
+    /// With at most `max_tokens` tokens in the reply.
+    pub fn max_tokens(mut self, max_tokens: usize) -> ChatRequest {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sampling at `temperature` with `seed`.
+    pub fn sampled(mut self, temperature: f64, seed: u64) -> ChatRequest {
+        self.temperature = temperature;
+        self.seed = seed;
+        self
+    }
+
+    /// Ending before the first of `stop`.
+    pub fn stop<S: Into<String>>(mut self, stop: impl IntoIterator<Item = S>) -> ChatRequest {
+        self.stop = stop.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replying with JSON valid for `schema` (a JSON Schema, e.g. from
+    /// [`crate::structured::schema_for`]).
+    pub fn json_schema(mut self, schema: Value) -> ChatRequest {
+        self.json_schema = Some(schema);
+        self
+    }
+}
+
+/// Why a reply ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The model ended its turn (or reached a stop string).
+    Stop,
+    /// The reply reached `max_tokens`.
+    Length,
+    /// Anything else the server reported.
+    Other(String),
+}
+
+/// A model's reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// The reply's text.
+    pub text: String,
+    /// Why it ended.
+    pub finish_reason: FinishReason,
+    /// Tokens in the prompt and in the reply, when known.
+    pub usage: Option<Usage>,
+}
+
+/// Token counts of one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Tokens of the prompt (the conversation after the chat template).
+    pub prompt_tokens: usize,
+    /// Tokens of the reply.
+    pub completion_tokens: usize,
+}
+
+/// Something that answers a conversation: a model in this process or a
+/// server.
+pub trait ChatModel {
+    /// A short name for tables and logs (e.g. the model's name).
+    fn name(&self) -> String;
+
+    /// The reply to `request`, handing each piece of text to `on_text` as
+    /// soon as it is there.
+    fn complete_stream(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Reply>;
+
+    /// The reply to `request`.
+    fn complete(&self, request: &ChatRequest) -> Result<Reply> {
+        self.complete_stream(request, &mut |_| {})
+    }
+
+    /// The replies to several requests, in order. This default asks one
+    /// after the other; [`Llm`] runs requests with the same settings as one
+    /// batch, which on a CPU gives several times the tokens per second.
+    fn complete_batch(&self, requests: &[ChatRequest]) -> Result<Vec<Reply>> {
+        requests.iter().map(|r| self.complete(r)).collect()
+    }
+}
+
+/// The generation settings of `request`.
+fn generate_config(request: &ChatRequest) -> GenerateConfig {
+    GenerateConfig {
+        max_new_tokens: request.max_tokens,
+        temperature: request.temperature,
+        seed: request.seed,
+        stop: request.stop.clone(),
+        ..GenerateConfig::default()
+    }
+}
+
+/// A generation as a [`Reply`].
+fn reply(generation: Generation) -> Reply {
+    Reply {
+        finish_reason: match generation.stop_reason {
+            StopReason::MaxTokens => FinishReason::Length,
+            StopReason::EndOfText | StopReason::StopString(_) => FinishReason::Stop,
+        },
+        usage: Some(Usage {
+            prompt_tokens: generation.prompt_tokens,
+            completion_tokens: generation.tokens.len(),
+        }),
+        text: generation.text,
+    }
+}
+
+impl ChatModel for Llm {
+    fn name(&self) -> String {
+        crate::model::COURSE_MODEL.to_string()
+    }
+
+    fn complete_stream(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Reply> {
+        let config = generate_config(request);
+        let prompt = self
+            .tokenizer()
+            .apply_chat_template(&request.messages, true)?;
+        let generation = match &request.json_schema {
+            Some(schema) => {
+                let grammar = JsonGrammar::from_schema(schema)?;
+                self.generate_json(&prompt, &config, &grammar, on_text)?
+            }
+            None => self.generate_stream(&prompt, &config, on_text)?,
+        };
+        Ok(reply(generation))
+    }
+
+    fn complete_batch(&self, requests: &[ChatRequest]) -> Result<Vec<Reply>> {
+        let Some(first) = requests.first() else {
+            return Ok(Vec::new());
+        };
+        let config = generate_config(first);
+        if requests.iter().any(|r| generate_config(r) != config) {
+            // One batch runs one set of settings.
+            return requests.iter().map(|r| self.complete(r)).collect();
+        }
+        let prompts = requests
+            .iter()
+            .map(|r| self.tokenizer().apply_chat_template(&r.messages, true))
+            .collect::<Result<Vec<_>>>()?;
+        let grammars = requests
+            .iter()
+            .map(|r| {
+                r.json_schema
+                    .as_ref()
+                    .map(JsonGrammar::from_schema)
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+        let grammars: Vec<Option<&JsonGrammar>> = grammars.iter().map(Option::as_ref).collect();
         Ok(self
-            .model
-            .forward(&tokens, None, &mut KvCache::default())?
-            .squeeze_dim(0))
+            .generate_json_batch(&prompts, &config, &grammars)?
+            .into_iter()
+            .map(reply)
+            .collect())
     }
 }

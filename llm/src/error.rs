@@ -14,7 +14,7 @@ pub enum Error {
         "{}: not a GGUF file (it starts with {found:?}, a GGUF file starts with \"GGUF\"); \
          pass a `.gguf` model file, e.g. the course's `aiguide::hub::locate(\"{}\")`",
         path.display(),
-        crate::chat::COURSE_MODEL
+        crate::model::COURSE_MODEL
     )]
     BadMagic { path: PathBuf, found: String },
     /// A GGUF version this reader does not implement.
@@ -90,6 +90,14 @@ pub enum Error {
     /// An argument outside what the function accepts; the message says which.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A JSON Schema that structured output cannot enforce; the message says
+    /// which keyword or value and what is supported.
+    #[error("JSON schema: {0}")]
+    Schema(String),
+    /// A chat server could not be reached, refused the request or answered
+    /// something that is not the OpenAI chat-completions protocol.
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
     /// Reading a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -222,6 +222,27 @@ fn partial_suffix(text: &str, stop: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Token ids `[batch, longest]` and attention mask (1 for a token, 0 for
+/// padding) of `prompts`, padded on the left so that every prompt ends in
+/// the last column, where the next token is predicted.
+pub(crate) fn left_pad(prompts: &[Vec<i64>]) -> (Tensor, Tensor) {
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let pad = |p: &Vec<i64>| longest - p.len();
+    let ids: Vec<i64> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(0, pad(p)).chain(p.iter().copied()))
+        .collect();
+    let mask: Vec<i64> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(0, pad(p)).chain(std::iter::repeat_n(1, p.len())))
+        .collect();
+    let shape = [prompts.len() as i64, longest as i64];
+    (
+        Tensor::from_slice(&ids).view(shape),
+        Tensor::from_slice(&mask).view(shape),
+    )
+}
+
 /// Generates a continuation of each prompt (token ids), in one batch with
 /// left padding. Before each token is chosen, `constrain(row, generated,
 /// logits)` may change the row's logits (set a token's to `f32::NEG_INFINITY`
@@ -241,7 +262,6 @@ pub(crate) fn generate(
             "every prompt needs at least one token".into(),
         ));
     }
-    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let mut rows: Vec<Row> = prompts
         .iter()
         .map(|p| Row {
@@ -254,19 +274,8 @@ pub(crate) fn generate(
             stop_reason: None,
         })
         .collect();
-    // Left padding: every prompt ends in the last column.
-    let pad = |p: &Vec<i64>| longest - p.len();
-    let ids: Vec<i64> = prompts
-        .iter()
-        .flat_map(|p| std::iter::repeat_n(0, pad(p)).chain(p.iter().copied()))
-        .collect();
-    let mask: Vec<i64> = prompts
-        .iter()
-        .flat_map(|p| std::iter::repeat_n(0, pad(p)).chain(std::iter::repeat_n(1, p.len())))
-        .collect();
     let b = prompts.len() as i64;
-    let mut tokens = Tensor::from_slice(&ids).view([b, longest as i64]);
-    let mut mask = Tensor::from_slice(&mask).view([b, longest as i64]);
+    let (mut tokens, mut mask) = left_pad(prompts);
     let mut cache = KvCache::default();
     for _ in 0..config.max_new_tokens {
         let logits = model.forward_last(&tokens, Some(&mask), &mut cache)?;

@@ -129,6 +129,11 @@ struct Block {
 /// position's work instead of the whole sequence's. Make one per sequence (or
 /// batch) with [`KvCache::default`] and pass it to every [`Llama::forward`]
 /// call of that sequence.
+///
+/// A clone shares the cached tensors, which are never changed in place (a
+/// forward pass appends by making new ones): compute a prompt's common
+/// prefix once, then continue a clone of its cache with each suffix (prompt
+/// caching).
 #[derive(Debug, Default)]
 pub struct KvCache {
     /// Per block: keys and values `[batch, n_kv_heads, seen, head_dim]`.
@@ -139,7 +144,48 @@ pub struct KvCache {
     next_pos: Option<Tensor>,
 }
 
+impl Clone for KvCache {
+    fn clone(&self) -> KvCache {
+        let share = |t: &Option<Tensor>| t.as_ref().map(Tensor::shallow_clone);
+        KvCache {
+            layers: self
+                .layers
+                .iter()
+                .map(|(k, v)| (k.shallow_clone(), v.shallow_clone()))
+                .collect(),
+            key_mask: share(&self.key_mask),
+            next_pos: share(&self.next_pos),
+        }
+    }
+}
+
 impl KvCache {
+    /// This one-row cache copied into a batch of `rows`: continue one
+    /// prefix with several different suffixes at once.
+    pub fn repeat(&self, rows: i64) -> Result<KvCache> {
+        let batch = self.key_mask.as_ref().map_or(1, |m| m.size()[0]);
+        if batch != 1 || rows < 1 {
+            return Err(Error::InvalidArgument(format!(
+                "repeat copies a cache of one row into rows >= 1; this cache has {batch} rows, \
+                 asked for {rows}"
+            )));
+        }
+        let copy = |t: &Tensor| {
+            let mut times = vec![1; t.dim()];
+            times[0] = rows;
+            t.repeat(times.as_slice())
+        };
+        Ok(KvCache {
+            layers: self
+                .layers
+                .iter()
+                .map(|(k, v)| (copy(k), copy(v)))
+                .collect(),
+            key_mask: self.key_mask.as_ref().map(copy),
+            next_pos: self.next_pos.as_ref().map(copy),
+        })
+    }
+
     /// Number of positions cached (padding included).
     pub fn len(&self) -> i64 {
         self.key_mask.as_ref().map_or(0, |m| m.size()[1])

@@ -39,6 +39,20 @@ pub type HfTokenizer = tokenizers::TokenizerImpl<
 /// `tokenizer.ggml.token_type` of control (special) tokens.
 const CONTROL: i64 = 3;
 
+/// The byte that byte-level BPE (GPT-2's `bytes_to_unicode`) writes as `c`:
+/// printable bytes stand for themselves, the other 68 (control bytes,
+/// space, 127-160 and 173) were shifted to the characters from U+0100 on, in
+/// byte order.
+fn byte_of_char(c: char) -> Option<u8> {
+    match u32::from(c) {
+        n @ (0x21..=0x7e | 0xa1..=0xac | 0xae..=0xff) => Some(n as u8),
+        n @ 0x100..=0x120 => Some((n - 0x100) as u8), // 0x00-0x20
+        n @ 0x121..=0x142 => Some((n - 0x121 + 0x7f) as u8), // 0x7f-0xa0
+        0x143 => Some(0xad),
+        _ => None,
+    }
+}
+
 /// One chat message: a role (`system`, `user`, `assistant`) and its text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Message {
@@ -161,16 +175,21 @@ impl Tokenizer {
     /// (`<|im_start|>`) become their ids; a BOS token is prepended when the
     /// model asks for one (`tokenizer.ggml.add_bos_token`).
     pub fn encode(&self, text: &str) -> Result<Vec<i64>> {
+        let bos = self.bos.filter(|_| self.add_bos).map(i64::from);
+        Ok(bos
+            .into_iter()
+            .chain(self.encode_continuation(text)?)
+            .collect())
+    }
+
+    /// Token ids of `text` as the continuation of other text: like
+    /// [`Tokenizer::encode`], without a BOS token.
+    pub fn encode_continuation(&self, text: &str) -> Result<Vec<i64>> {
         let encoding = self
             .inner
             .encode(text, false)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let bos = self.bos.filter(|_| self.add_bos);
-        Ok(bos
-            .into_iter()
-            .chain(encoding.get_ids().iter().copied())
-            .map(i64::from)
-            .collect())
+        Ok(encoding.get_ids().iter().copied().map(i64::from).collect())
     }
 
     /// The text of `ids`, without control tokens when `skip_special`.
@@ -186,6 +205,17 @@ impl Tokenizer {
         u32::try_from(id)
             .ok()
             .and_then(|i| self.inner.id_to_token(i))
+    }
+
+    /// The bytes `id` stands for in text (byte-level BPE: `Ġ` is a space
+    /// byte, and one token may hold part of a UTF-8 character); `None` for
+    /// control tokens such as `<|im_start|>` and for unknown ids.
+    pub fn token_bytes(&self, id: i64) -> Option<Vec<u8>> {
+        let token = self.token(id)?;
+        if self.inner.get_added_vocabulary().is_special_token(&token) {
+            return None;
+        }
+        token.chars().map(byte_of_char).collect()
     }
 
     /// Number of tokens in the vocabulary.
@@ -295,6 +325,24 @@ mod tests {
     fn render(source: &str, messages: &[Message]) -> Result<String> {
         let ctx = minijinja::context! { messages => minijinja::value::Serde(messages) };
         Ok(template_env()?.render_str(source, ctx)?)
+    }
+
+    #[test]
+    fn byte_level_characters_map_back_to_every_byte_once() {
+        assert_eq!(byte_of_char('Ġ'), Some(b' '));
+        assert_eq!(byte_of_char('Ċ'), Some(b'\n'));
+        assert_eq!(byte_of_char('a'), Some(b'a'));
+        assert_eq!(
+            byte_of_char(' '),
+            None,
+            "a raw space is not a byte-level character"
+        );
+        let mut bytes: Vec<u8> = (0..0x200)
+            .filter_map(char::from_u32)
+            .filter_map(byte_of_char)
+            .collect();
+        bytes.sort_unstable();
+        assert_eq!(bytes, (0..=255).collect::<Vec<u8>>());
     }
 
     #[test]

@@ -8,8 +8,13 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aiguide_llm::gguf::Gguf;
 use aiguide_llm::llama::KvCache;
+use aiguide_llm::schemars::JsonSchema;
+use aiguide_llm::structured::schema_for;
 use aiguide_llm::tokenize::TextStream;
-use aiguide_llm::{COURSE_MODEL, Error, GenerateConfig, Llm, Message, StopReason};
+use aiguide_llm::{
+    COURSE_MODEL, ChatModel, ChatRequest, Error, FinishReason, GenerateConfig, Llm, Message,
+    StopReason,
+};
 use serde_json::Value;
 use tch::{Kind, Tensor};
 
@@ -202,6 +207,85 @@ fn constraints_change_the_choice() {
         )
         .unwrap();
     assert_eq!((out.tokens, calls), (vec![runner_up], 1));
+}
+
+#[test]
+fn json_schema_replies_parse_into_the_type() {
+    #[derive(Debug, serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)] // read through Debug
+    struct Capital {
+        #[schemars(length(max = 20))]
+        country: String,
+        #[schemars(length(max = 20))]
+        capital: String,
+        population_millions: f64,
+    }
+    let llm = llm();
+    let request = ChatRequest::new(vec![Message::user(
+        "Give the capital of France as JSON with the keys country, capital, population_millions.",
+    )])
+    .max_tokens(60)
+    .json_schema(schema_for::<Capital>());
+    let mut streamed = String::new();
+    let reply = llm
+        .complete_stream(&request, &mut |piece| streamed.push_str(piece))
+        .unwrap();
+    assert_eq!(reply.finish_reason, FinishReason::Stop, "{}", reply.text);
+    assert_eq!(streamed, reply.text);
+    let parsed: Capital = serde_json::from_str(&reply.text).unwrap();
+    assert_eq!(parsed.capital, "Paris", "{parsed:?}");
+    let usage = reply.usage.unwrap();
+    assert!(
+        usage.prompt_tokens > 10 && usage.completion_tokens > 5,
+        "{usage:?}"
+    );
+}
+
+#[test]
+fn batched_requests_answer_as_single_ones_do() {
+    let llm = llm();
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "answer": {"type": "integer", "minimum": 0, "maximum": 100}}, "required": ["answer"]});
+    let requests = [
+        ChatRequest::new(vec![Message::user("How many legs does a spider have?")])
+            .max_tokens(12)
+            .json_schema(schema),
+        ChatRequest::new(vec![Message::user("Name a colour.")]).max_tokens(12),
+    ];
+    let batched = llm.complete_batch(&requests).unwrap();
+    for (request, reply) in requests.iter().zip(&batched) {
+        assert_eq!(reply.text, llm.complete(request).unwrap().text);
+    }
+    let parsed: Value = serde_json::from_str(&batched[0].text).unwrap();
+    assert!(parsed["answer"].is_u64(), "{parsed}");
+    // Different settings cannot share a batch: they are answered one by one.
+    let mixed = [requests[1].clone(), requests[1].clone().max_tokens(3)];
+    let replies = llm.complete_batch(&mixed).unwrap();
+    assert_eq!(replies[1].usage.unwrap().completion_tokens, 3);
+}
+
+#[test]
+fn a_cached_prefix_scores_like_the_whole_prompt() {
+    let llm = llm();
+    let prefix = "Classify each review as positive or negative.";
+    let suffixes = [
+        "\n\nReview: a gem of a film\nSentiment:",
+        "\n\nReview: dull\nSentiment:",
+    ];
+    let cached = llm.next_token_logits_after(prefix, &suffixes).unwrap();
+    let whole: Vec<String> = suffixes.iter().map(|s| format!("{prefix}{s}")).collect();
+    let whole: Vec<&str> = whole.iter().map(String::as_str).collect();
+    let direct = llm.next_token_logits(&whole).unwrap();
+    assert_eq!(cached.size(), [2, 49152]);
+    let gap = (&cached - &direct).abs().max().double_value(&[]);
+    assert!(
+        gap < LOGIT_TOL,
+        "prompt caching changed the logits by {gap}"
+    );
+    // The padded batch scores each prompt as the prompt alone does.
+    let alone = llm.logits(whole[1]).unwrap().get(-1);
+    assert!((&alone - direct.get(1)).abs().max().double_value(&[]) < LOGIT_TOL);
+    assert!(llm.next_token_logits_after(prefix, &[]).is_err());
 }
 
 #[test]
