@@ -9,6 +9,7 @@
 //!   for [`Llm`] and for OpenAI-compatible servers ([`openai`]).
 //! - [`structured`]: JSON output that follows a JSON Schema, enforced token by
 //!   token (grammar-constrained decoding).
+//! - [`rag`]: chunking, BM25, reciprocal rank fusion and retrieval measures.
 //! - [`tasks`]: small labelled task sets for measuring prompting techniques.
 //! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings (WordPiece tokenizer, BERT
 //!   encoder, mean pooling, cosine similarity).
@@ -26,6 +27,7 @@ pub mod gguf;
 pub mod llama;
 mod model;
 pub mod openai;
+pub mod rag;
 pub mod sentiment;
 pub mod structured;
 pub mod tasks;

@@ -1,0 +1,15 @@
+//! Retrieval for retrieval-augmented generation (RAG): cutting documents
+//! into chunks, keyword search (BM25), merging rankings (reciprocal rank
+//! fusion) and the measures a retriever is judged by (recall@k, reciprocal
+//! rank).
+//!
+//! Vector search itself is [`crate::embed`] plus a store; these are the
+//! pieces around it, each small enough to read in one sitting.
+
+pub mod bm25;
+pub mod chunk;
+pub mod rank;
+
+pub use bm25::Bm25;
+pub use chunk::{Chunk, by_paragraph, sliding_window};
+pub use rank::{recall_at_k, reciprocal_rank, reciprocal_rank_fusion};
