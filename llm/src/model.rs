@@ -186,18 +186,7 @@ impl Llm {
         prompts: &[&str],
         config: &GenerateConfig,
     ) -> Result<Vec<Generation>> {
-        let ids = prompts
-            .iter()
-            .map(|p| self.tokenizer.encode(p))
-            .collect::<Result<Vec<_>>>()?;
-        generate::generate(
-            &self.model,
-            &self.tokenizer,
-            &ids,
-            config,
-            |_, _, _| {},
-            |_, _| {},
-        )
+        self.generate_json_batch(prompts, config, &vec![None; prompts.len()])
     }
 
     /// The assistant's answer to `messages`, through the model's chat template.
