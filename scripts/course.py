@@ -6,7 +6,7 @@ each step either does its work (with a progress line at least every 30
 seconds, so a long compile never looks like a hang) or says in one line why
 it has nothing to do:
 
-  1. system packages   OpenBLAS, a C++ compiler, pkg-config (apt)
+  1. system packages   OpenBLAS, a C++ compiler, pkg-config, SQLite (apt)
   2. python env        a venv with the pins from environment.yml
   3. data assets       the data hub's files (helpers/assets.toml)
   4. build             the kernel (release) and the course crates (as cells use them)
@@ -200,13 +200,14 @@ APT_PACKAGES = {
     "libopenblas-dev": "OpenBLAS for ndarray-linalg",
     "pkg-config": "locating OpenBLAS at build time",
     "g++": "compiling tch's C++ glue",
+    "libsqlite3-dev": "SQLite as a shared library for the sqlite-vec vector store (chapter 5.5)",
 }
 
 
 def system_packages() -> None:
     name = "system packages"
     if not shutil.which("dpkg"):
-        step(1, name, "not a Debian/Ubuntu system: install OpenBLAS, pkg-config and g++ yourself")
+        step(1, name, "not a Debian/Ubuntu system: install OpenBLAS, pkg-config, g++ and SQLite 3 (with its headers) yourself")
         return
     wanted = list(APT_PACKAGES)
     if sys.prefix == sys.base_prefix and sys.prefix.startswith("/usr") and not venv_supported():

@@ -5,12 +5,19 @@
 //! - [`tokenize`]: the tokenizer and chat template stored in a GGUF file.
 //! - [`generate`]: greedy and sampled decoding, stop strings, streaming.
 //! - [`Llm`]: all of it behind `load`, `chat`, `generate`, `generate_stream`.
+//! - [`lora`]: LoRA fine-tuning of the decoder: adapters, training with
+//!   gradient accumulation, PEFT-format save/load, merging, parameter and
+//!   memory counts.
 //! - [`chat`]: the [`ChatModel`] trait (messages in, reply out, streamed),
 //!   for [`Llm`] and for OpenAI-compatible servers ([`openai`]).
 //! - [`structured`]: JSON output that follows a JSON Schema, enforced token by
 //!   token (grammar-constrained decoding).
-//! - [`rag`]: chunking, BM25, reciprocal rank fusion and retrieval measures.
-//! - [`tasks`]: small labelled task sets for measuring prompting techniques.
+//! - [`rag`]: chunking, BM25, vector stores (exact, sqlite-vec, Chroma),
+//!   reciprocal rank fusion and retrieval measures.
+//! - [`agent`]: a ReAct agent (tools, a strict step parser, constrained
+//!   steps, short- and long-term memory) and a scripted test model.
+//! - [`tasks`]: small labelled task sets for measuring prompting and
+//!   retrieval techniques.
 //! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings (WordPiece tokenizer, BERT
 //!   encoder, mean pooling, cosine similarity).
 //! - [`sentiment`]: labelled movie-review sentiment data (Pang & Lee, IMDB).
@@ -20,11 +27,13 @@
 
 pub mod embed;
 
+pub mod agent;
 pub mod chat;
 mod error;
 pub mod generate;
 pub mod gguf;
 pub mod llama;
+pub mod lora;
 mod model;
 pub mod openai;
 pub mod rag;

@@ -24,10 +24,15 @@
 //! with a mask (1 = token, 0 = padding): padding takes no part in attention
 //! and does not advance positions, so each row's logits equal those of the
 //! row run alone.
+//!
+//! LoRA adapters ([`crate::lora`]) attached with [`Llama::attach_lora`] add
+//! their low-rank updates to the projections' outputs in every forward pass;
+//! without one the decoder runs exactly as above.
 
 use tch::{Device, Kind, Tensor};
 
 use crate::gguf::Gguf;
+use crate::lora::{Lora, Site};
 use crate::{Error, Result};
 
 /// Hyperparameters, from the GGUF metadata (`llama.*` keys).
@@ -114,15 +119,16 @@ impl LlamaConfig {
 }
 
 /// One decoder block. Q, K and V are one matrix, and so are gate and up:
-/// fewer, larger matrix products are faster on CPU.
+/// fewer, larger matrix products are faster on CPU. LoRA's merge adds into
+/// these weights, hence `pub(crate)`.
 #[derive(Debug)]
-struct Block {
-    attn_norm: Tensor,
-    wqkv: Tensor,
-    wo: Tensor,
-    ffn_norm: Tensor,
-    w_gate_up: Tensor,
-    w_down: Tensor,
+pub(crate) struct Block {
+    pub(crate) attn_norm: Tensor,
+    pub(crate) wqkv: Tensor,
+    pub(crate) wo: Tensor,
+    pub(crate) ffn_norm: Tensor,
+    pub(crate) w_gate_up: Tensor,
+    pub(crate) w_down: Tensor,
 }
 
 /// Keys and values of the positions seen so far, so each new token costs one
@@ -203,12 +209,14 @@ pub struct Llama {
     config: LlamaConfig,
     kind: Kind,
     embed: Tensor,
-    blocks: Vec<Block>,
+    pub(crate) blocks: Vec<Block>,
     norm: Tensor,
     head: Tensor,
     /// `[context_length, head_dim / 2]`, f32.
     cos: Tensor,
     sin: Tensor,
+    /// The attached LoRA adapter, if any (see [`crate::lora`]).
+    pub(crate) lora: Option<Lora>,
 }
 
 impl Llama {
@@ -240,26 +248,63 @@ impl Llama {
             Ok(_) => weight("output.weight")?,
             Err(_) => embed.shallow_clone(),
         };
-        // Same f32 arithmetic as HF transformers' rotary embedding.
-        let half = config.head_dim as i64 / 2;
-        let exponents = Tensor::arange_start_step(0, 2 * half, 2, (Kind::Int64, Device::Cpu))
-            .to_kind(Kind::Float)
-            / config.head_dim as f64;
-        let inv_freq = Tensor::from(config.rope_base as f32)
-            .pow(&exponents)
-            .reciprocal();
-        let positions = Tensor::arange(config.context_length as i64, (Kind::Float, Device::Cpu));
-        let angles = positions.unsqueeze(1) * inv_freq.unsqueeze(0);
+        let (cos, sin) = rope_tables(&config);
         Ok(Llama {
-            cos: angles.cos(),
-            sin: angles.sin(),
+            cos,
+            sin,
             norm: weight("output_norm.weight")?,
             config,
             kind,
             embed,
             blocks,
             head,
+            lora: None,
         })
+    }
+
+    /// A decoder with random f32 weights drawn from `seed` and a tied
+    /// output head: a model of any shape, built in microseconds, for tests
+    /// that need the real code path but not real weights.
+    #[cfg(test)]
+    pub(crate) fn random(config: LlamaConfig, seed: u64) -> Llama {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut uniform = |rows: usize, cols: usize, scale: f32| {
+            let values: Vec<f32> = (0..rows * cols)
+                .map(|_| rng.gen_range(-scale..scale))
+                .collect();
+            Tensor::from_slice(&values).view([rows as i64, cols as i64])
+        };
+        let (d, f) = (config.d_model, config.d_ff);
+        let (q, kv) = (
+            config.n_heads * config.head_dim,
+            config.n_kv_heads * config.head_dim,
+        );
+        // Uniform(-1/sqrt(in), 1/sqrt(in)), as torch's `nn.Linear` starts.
+        let bound = |fan_in: usize| 1.0 / (fan_in as f32).sqrt();
+        let blocks = (0..config.n_layers)
+            .map(|_| Block {
+                attn_norm: Tensor::ones([d as i64], (Kind::Float, Device::Cpu)),
+                wqkv: uniform(q + 2 * kv, d, bound(d)),
+                wo: uniform(d, q, bound(q)),
+                ffn_norm: Tensor::ones([d as i64], (Kind::Float, Device::Cpu)),
+                w_gate_up: uniform(2 * f, d, bound(d)),
+                w_down: uniform(d, f, bound(f)),
+            })
+            .collect();
+        let embed = uniform(config.vocab_size, d, 1.0);
+        let (cos, sin) = rope_tables(&config);
+        Llama {
+            cos,
+            sin,
+            norm: Tensor::ones([d as i64], (Kind::Float, Device::Cpu)),
+            kind: Kind::Float,
+            head: embed.shallow_clone(),
+            embed,
+            blocks,
+            config,
+            lora: None,
+        }
     }
 
     /// The hyperparameters.
@@ -272,6 +317,32 @@ impl Llama {
         self.kind
     }
 
+    /// Number of weights (an output head tied to the embedding counted
+    /// once, as `model.parameters()` in PyTorch counts it); an attached LoRA
+    /// adapter's are not included.
+    pub fn num_params(&self) -> usize {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| {
+                [
+                    &b.attn_norm,
+                    &b.wqkv,
+                    &b.wo,
+                    &b.ffn_norm,
+                    &b.w_gate_up,
+                    &b.w_down,
+                ]
+                .iter()
+                .map(|t| t.numel())
+                .sum::<usize>()
+            })
+            .sum();
+        let tied = self.head.data_ptr() == self.embed.data_ptr();
+        let head = if tied { 0 } else { self.head.numel() };
+        self.embed.numel() + blocks + self.norm.numel() + head
+    }
+
     /// Runs `tokens` (`[batch, len]`, Int64) after whatever `cache` already
     /// holds and returns logits `[batch, len, vocab]` in f32. `mask`
     /// (`[batch, len]`, 1 = token, 0 = left padding) marks padding; `None`
@@ -282,7 +353,8 @@ impl Llama {
         mask: Option<&Tensor>,
         cache: &mut KvCache,
     ) -> Result<Tensor> {
-        let hidden = self.hidden(tokens, mask, cache)?;
+        let _no_grad = self.lora.as_ref().map(|_| tch::no_grad_guard());
+        let hidden = self.hidden(tokens, mask, cache, false)?;
         Ok(self.logits(&hidden))
     }
 
@@ -295,22 +367,29 @@ impl Llama {
         mask: Option<&Tensor>,
         cache: &mut KvCache,
     ) -> Result<Tensor> {
-        let hidden = self.hidden(tokens, mask, cache)?;
+        let _no_grad = self.lora.as_ref().map(|_| tch::no_grad_guard());
+        let hidden = self.hidden(tokens, mask, cache, false)?;
         Ok(self.logits(&hidden.select(1, -1)))
     }
 
-    fn logits(&self, hidden: &Tensor) -> Tensor {
+    /// Logits in f32 of hidden states `[..., d_model]`.
+    pub(crate) fn logits(&self, hidden: &Tensor) -> Tensor {
         hidden
             .linear(&self.head, None::<Tensor>)
             .to_kind(Kind::Float)
     }
 
-    /// The final normalised hidden states `[batch, len, d_model]`.
-    fn hidden(
+    /// The final normalised hidden states `[batch, len, d_model]`. `train`
+    /// turns on the LoRA adapters' dropout (it changes nothing else).
+    /// [`Llama::forward`] and [`Llama::forward_last`] run this without
+    /// autograd when an adapter is attached; LoRA's training calls it with
+    /// autograd on, so it builds the graph back to the adapters.
+    pub(crate) fn hidden(
         &self,
         tokens: &Tensor,
         mask: Option<&Tensor>,
         cache: &mut KvCache,
+        train: bool,
     ) -> Result<Tensor> {
         let (b, t) = self.check_input(tokens, mask, cache)?;
         let cfg = &self.config;
@@ -367,10 +446,13 @@ impl Llama {
             .index_select(0, &tokens.flatten(0, -1))
             .view([b, t, -1]);
         for (i, block) in self.blocks.iter().enumerate() {
-            let qkv = self
-                .rms_norm(&x, &block.attn_norm)
-                .linear(&block.wqkv, None::<Tensor>);
-            let parts = qkv.split_with_sizes([h * hd, kv * hd, kv * hd], -1);
+            let normed = self.rms_norm(&x, &block.attn_norm);
+            let mut parts = normed
+                .linear(&block.wqkv, None::<Tensor>)
+                .split_with_sizes([h * hd, kv * hd, kv * hd], -1);
+            if let Some(lora) = &self.lora {
+                lora.add_updates(i, Site::Qkv, &normed, &mut parts, train);
+            }
             let q = rope(&parts[0].view([b, t, h, hd]), &cos, &sin).transpose(1, 2);
             let k = rope(&parts[1].view([b, t, kv, hd]), &cos, &sin).transpose(1, 2);
             let v = parts[2].view([b, t, kv, hd]).transpose(1, 2);
@@ -395,15 +477,25 @@ impl Llama {
                 None,
                 h != kv,
             );
-            x += attn
-                .transpose(1, 2)
-                .reshape([b, t, h * hd])
-                .linear(&block.wo, None::<Tensor>);
-            let gate_up = self
-                .rms_norm(&x, &block.ffn_norm)
-                .linear(&block.w_gate_up, None::<Tensor>);
-            let gu = gate_up.chunk(2, -1);
-            x += (gu[0].silu() * &gu[1]).linear(&block.w_down, None::<Tensor>);
+            let attn = attn.transpose(1, 2).reshape([b, t, h * hd]);
+            let mut out = [attn.linear(&block.wo, None::<Tensor>)];
+            if let Some(lora) = &self.lora {
+                lora.add_updates(i, Site::O, &attn, &mut out, train);
+            }
+            let [out] = out;
+            x = add_residual(x, &out);
+            let normed = self.rms_norm(&x, &block.ffn_norm);
+            let mut gu = normed.linear(&block.w_gate_up, None::<Tensor>).chunk(2, -1);
+            if let Some(lora) = &self.lora {
+                lora.add_updates(i, Site::GateUp, &normed, &mut gu, train);
+            }
+            let act = gu[0].silu() * &gu[1];
+            let mut out = [act.linear(&block.w_down, None::<Tensor>)];
+            if let Some(lora) = &self.lora {
+                lora.add_updates(i, Site::Down, &act, &mut out, train);
+            }
+            let [out] = out;
+            x = add_residual(x, &out);
         }
         Ok(self.rms_norm(&x, &self.norm))
     }
@@ -468,6 +560,33 @@ impl Llama {
         }
         Ok((b, t))
     }
+}
+
+/// Adds a block's output to the residual stream `x`: in place, as inference
+/// always does, unless autograd has saved `x` for the backward pass (when
+/// training adapters), which an in-place change would invalidate.
+fn add_residual(mut x: Tensor, delta: &Tensor) -> Tensor {
+    if x.requires_grad() {
+        x + delta
+    } else {
+        x += delta;
+        x
+    }
+}
+
+/// Cosines and sines `[context_length, head_dim / 2]` (f32) of RoPE's
+/// angles, with the same f32 arithmetic as HF transformers' rotary embedding.
+fn rope_tables(config: &LlamaConfig) -> (Tensor, Tensor) {
+    let half = config.head_dim as i64 / 2;
+    let exponents = Tensor::arange_start_step(0, 2 * half, 2, (Kind::Int64, Device::Cpu))
+        .to_kind(Kind::Float)
+        / config.head_dim as f64;
+    let inv_freq = Tensor::from(config.rope_base as f32)
+        .pow(&exponents)
+        .reciprocal();
+    let positions = Tensor::arange(config.context_length as i64, (Kind::Float, Device::Cpu));
+    let angles = positions.unsqueeze(1) * inv_freq.unsqueeze(0);
+    (angles.cos(), angles.sin())
 }
 
 /// Rotates adjacent pairs of `x` (`[batch, len, heads, head_dim]`) by the

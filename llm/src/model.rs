@@ -57,6 +57,12 @@ impl Llm {
         &self.model
     }
 
+    /// The decoder, to change: attach, detach or merge a LoRA adapter
+    /// ([`crate::lora`]), which generation then uses.
+    pub fn model_mut(&mut self) -> &mut Llama {
+        &mut self.model
+    }
+
     /// The tokenizer and chat template.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer

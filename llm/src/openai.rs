@@ -219,8 +219,9 @@ impl OpenAiClient {
 }
 
 /// An agent that hands 4xx/5xx answers back as responses, so that their
-/// bodies (which say what is wrong) can be read.
-fn agent(timeout: Duration) -> ureq::Agent {
+/// bodies (which say what is wrong) can be read. Shared with the Chroma
+/// client (`rag::chroma`).
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
@@ -295,7 +296,9 @@ fn not_openai(what: &str, text: &str) -> String {
     )
 }
 
-fn truncate(text: &str, chars: usize) -> String {
+/// `text` cut to `chars` characters with an ellipsis, for quoting a server's
+/// answer in an error message.
+pub(crate) fn truncate(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),

@@ -3,13 +3,19 @@
 //! fusion) and the measures a retriever is judged by (recall@k, reciprocal
 //! rank).
 //!
-//! Vector search itself is [`crate::embed`] plus a store; these are the
-//! pieces around it, each small enough to read in one sitting.
+//! Vector search is [`crate::embed`] plus a [`store::VectorStore`]; the
+//! other pieces sit around it, each small enough to read in one sitting.
 
 pub mod bm25;
+pub mod chroma;
 pub mod chunk;
 pub mod rank;
+pub mod sqlite;
+pub mod store;
 
 pub use bm25::Bm25;
+pub use chroma::{ChromaServer, ChromaStore};
 pub use chunk::{Chunk, by_paragraph, sliding_window};
 pub use rank::{recall_at_k, reciprocal_rank, reciprocal_rank_fusion};
+pub use sqlite::SqliteVecStore;
+pub use store::{Hit, MemoryStore, Record, VectorStore, records};
