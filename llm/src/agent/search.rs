@@ -78,17 +78,14 @@ impl Search {
     /// id `memory#n`, where n counts the records already stored.
     pub fn remember(&mut self, text: &str) -> Result<()> {
         let index = self.store.len()?;
-        let record = Record {
-            id: format!("{MEMORY_SOURCE}#{index}"),
-            chunk: Chunk {
-                source: MEMORY_SOURCE.into(),
-                index,
-                start: 0,
-                end: text.chars().count(),
-                text: text.into(),
-            },
-            embedding: (self.embed)(text)?,
+        let chunk = Chunk {
+            source: MEMORY_SOURCE.into(),
+            index,
+            start: 0,
+            end: text.chars().count(),
+            text: text.into(),
         };
+        let record = Record::new(chunk, (self.embed)(text)?);
         self.store.upsert(&[record])
     }
 }

@@ -29,6 +29,18 @@ pub struct Record {
     pub embedding: Vec<f32>,
 }
 
+impl Record {
+    /// A record whose id is `"{source}#{index}"`: unique as long as each
+    /// source numbers its chunks once, and readable in a citation.
+    pub fn new(chunk: Chunk, embedding: Vec<f32>) -> Record {
+        Record {
+            id: format!("{}#{}", chunk.source, chunk.index),
+            chunk,
+            embedding,
+        }
+    }
+}
+
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
@@ -167,7 +179,7 @@ fn normalized(v: &[f32]) -> Vec<f32> {
 
 /// Rows of an embedding matrix (`[n, dim]`, from
 /// [`crate::embed::SentenceEncoder::encode`]) paired with their chunks, ids
-/// `"{source}#{index}"`.
+/// `"{source}#{index}"` ([`Record::new`]).
 pub fn records(chunks: &[Chunk], embeddings: &tch::Tensor) -> Result<Vec<Record>> {
     let size = embeddings.size();
     if size.len() != 2 || size[0] != chunks.len() as i64 {
@@ -181,11 +193,7 @@ pub fn records(chunks: &[Chunk], embeddings: &tch::Tensor) -> Result<Vec<Record>
     Ok(chunks
         .iter()
         .zip(rows)
-        .map(|(chunk, embedding)| Record {
-            id: format!("{}#{}", chunk.source, chunk.index),
-            chunk: chunk.clone(),
-            embedding,
-        })
+        .map(|(chunk, embedding)| Record::new(chunk.clone(), embedding))
         .collect())
 }
 

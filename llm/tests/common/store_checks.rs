@@ -12,17 +12,14 @@ pub fn sample_records(n: usize, dim: usize) -> Vec<Record> {
                 .map(|j| (((i * 7919 + j * 104_729) % 1000) as f32 / 500.0) - 1.0)
                 .collect();
             let text = format!("chunk number {i}");
-            Record {
-                id: format!("doc{}#{}", i % 3, i),
-                chunk: Chunk {
-                    source: format!("doc{}", i % 3),
-                    index: i,
-                    start: 10 * i,
-                    end: 10 * i + text.chars().count(),
-                    text,
-                },
-                embedding,
-            }
+            let chunk = Chunk {
+                source: format!("doc{}", i % 3),
+                index: i,
+                start: 10 * i,
+                end: 10 * i + text.chars().count(),
+                text,
+            };
+            Record::new(chunk, embedding)
         })
         .collect()
 }
