@@ -111,6 +111,10 @@ pub enum Error {
     /// An error from libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    /// The sentence encoder could not be loaded or run, so that code using
+    /// both the chat model and the encoder can use `?` on either.
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
 }
 
 impl Error {

@@ -75,6 +75,9 @@ pub struct Generation {
     pub tokens: Vec<i64>,
     /// Number of prompt tokens.
     pub prompt_tokens: usize,
+    /// How many of them came from the prompt cache rather than being run
+    /// ([`crate::Llm::set_prompt_cache`]; 0 when it is off).
+    pub cached_tokens: usize,
     /// Why it ended.
     pub stop_reason: StopReason,
 }
@@ -243,16 +246,46 @@ pub(crate) fn left_pad(prompts: &[Vec<i64>]) -> (Tensor, Tensor) {
     )
 }
 
+/// A prompt's token ids and their keys and values, kept after a generation
+/// so that the next one can skip the prefix they share (prompt caching).
+#[derive(Debug, Default)]
+pub(crate) struct PromptCache {
+    tokens: Vec<i64>,
+    cache: KvCache,
+}
+
+impl PromptCache {
+    /// The cache of the longest cached prefix of `prompt`, and its length;
+    /// at least the prompt's last token is left to run (its logits choose
+    /// the first new token).
+    fn reuse(&self, prompt: &[i64]) -> Result<(KvCache, usize)> {
+        let common = self
+            .tokens
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt.len().saturating_sub(1));
+        match common {
+            0 => Ok((KvCache::default(), 0)),
+            n => Ok((self.cache.truncated(n as i64)?, n)),
+        }
+    }
+}
+
 /// Generates a continuation of each prompt (token ids), in one batch with
 /// left padding. Before each token is chosen, `constrain(row, generated,
 /// logits)` may change the row's logits (set a token's to `f32::NEG_INFINITY`
 /// to forbid it); `on_text(row, piece)` receives each row's text as it is
-/// produced.
+/// produced. With `prompt_cache` and a single prompt, the prefix it shares
+/// with the cached prompt is not run again, and the cache then holds this
+/// prompt.
 pub(crate) fn generate(
     model: &Llama,
     tokenizer: &Tokenizer,
     prompts: &[Vec<i64>],
     config: &GenerateConfig,
+    prompt_cache: Option<&mut PromptCache>,
     mut constrain: impl FnMut(usize, &[i64], &mut [f32]),
     mut on_text: impl FnMut(usize, &str),
 ) -> Result<Vec<Generation>> {
@@ -276,9 +309,35 @@ pub(crate) fn generate(
         .collect();
     let b = prompts.len() as i64;
     let (mut tokens, mut mask) = left_pad(prompts);
+    // Only a single prompt is cached: a batch is left-padded to its longest
+    // prompt, so its rows' prefixes do not line up with one cached row.
+    let single = match prompts {
+        [prompt] => prompt_cache.map(|c| (c, prompt)),
+        _ => None,
+    };
     let mut cache = KvCache::default();
+    let mut keep = None;
+    let mut cached = 0;
+    if let Some((prompt_cache, prompt)) = single {
+        let reused;
+        (reused, cached) = prompt_cache.reuse(prompt)?;
+        let rest = (prompt.len() - cached) as i64;
+        (tokens, mask) = (
+            tokens.narrow(1, cached as i64, rest),
+            mask.narrow(1, cached as i64, rest),
+        );
+        cache = reused;
+        keep = Some((prompt_cache, prompt));
+    }
     for _ in 0..config.max_new_tokens {
         let logits = model.forward_last(&tokens, Some(&mask), &mut cache)?;
+        if let Some((prompt_cache, prompt)) = keep.take() {
+            // The cache now holds exactly the prompt.
+            *prompt_cache = PromptCache {
+                tokens: prompt.clone(),
+                cache: cache.clone(),
+            };
+        }
         let mut next = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter_mut().enumerate() {
             if row.stop_reason.is_some() {
@@ -315,6 +374,7 @@ pub(crate) fn generate(
                 text: row.text,
                 tokens: row.tokens,
                 prompt_tokens: row.prompt_tokens,
+                cached_tokens: cached,
             }
         })
         .collect())

@@ -192,6 +192,31 @@ impl KvCache {
         })
     }
 
+    /// This cache cut back to its first `len` positions (a prefix of what
+    /// it holds): what a shorter prompt that starts the same way would have
+    /// left. Shares the tensors, like a clone.
+    pub fn truncated(&self, len: i64) -> Result<KvCache> {
+        if len < 0 || len > self.len() {
+            return Err(Error::InvalidArgument(format!(
+                "cannot cut a cache of {} positions to {len}",
+                self.len()
+            )));
+        }
+        let key_mask = self.key_mask.as_ref().map(|m| m.narrow(1, 0, len));
+        Ok(KvCache {
+            layers: self
+                .layers
+                .iter()
+                .map(|(k, v)| (k.narrow(2, 0, len), v.narrow(2, 0, len)))
+                .collect(),
+            // Positions count tokens, not padding (see `Llama::hidden`).
+            next_pos: key_mask
+                .as_ref()
+                .map(|m| m.sum_dim_intlist(1, false, Kind::Int64)),
+            key_mask,
+        })
+    }
+
     /// Number of positions cached (padding included).
     pub fn len(&self) -> i64 {
         self.key_mask.as_ref().map_or(0, |m| m.size()[1])

@@ -2,11 +2,11 @@
 //! generate, stream).
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use tch::{Kind, Tensor};
 
-use crate::generate::{self, GenerateConfig, Generation};
+use crate::generate::{self, GenerateConfig, Generation, PromptCache};
 use crate::gguf::Gguf;
 use crate::llama::{KvCache, Llama};
 use crate::structured::{JsonConstraint, JsonGrammar, TokenBytes};
@@ -32,6 +32,9 @@ pub struct Llm {
     tokenizer: Tokenizer,
     /// The vocabulary as bytes, built on the first constrained generation.
     token_bytes: OnceLock<TokenBytes>,
+    /// The last single prompt's keys and values, when prompt caching is on
+    /// ([`Llm::set_prompt_cache`]).
+    prompt_cache: Option<Mutex<PromptCache>>,
 }
 
 impl Llm {
@@ -43,6 +46,7 @@ impl Llm {
             tokenizer: Tokenizer::from_gguf(&gguf)?,
             model: Llama::from_gguf(&gguf, kind)?,
             token_bytes: OnceLock::new(),
+            prompt_cache: None,
         })
     }
 
@@ -58,9 +62,33 @@ impl Llm {
     }
 
     /// The decoder, to change: attach, detach or merge a LoRA adapter
-    /// ([`crate::lora`]), which generation then uses.
+    /// ([`crate::lora`]), which generation then uses. Empties the prompt
+    /// cache: keys and values of the old weights would be wrong.
     pub fn model_mut(&mut self) -> &mut Llama {
+        if let Some(cache) = &mut self.prompt_cache {
+            *cache = Mutex::default();
+        }
         &mut self.model
+    }
+
+    /// Turns prompt caching on or off. On, the model keeps the keys and
+    /// values of the last prompt it generated from alone (not in a batch),
+    /// and a next prompt that starts with the same tokens runs only the
+    /// rest, as serving systems do: an agent's or a chat's conversation
+    /// grows by a few messages per call after a long fixed start, so most
+    /// of each prompt is already computed.
+    ///
+    /// Off by default because the results are equal only up to float
+    /// rounding: the attention over a prefix and a suffix sums in another
+    /// order than over the whole prompt, and under greedy decoding a
+    /// near-tie between two tokens can go the other way.
+    pub fn set_prompt_cache(&mut self, on: bool) {
+        self.prompt_cache = on.then(Mutex::default);
+    }
+
+    /// Whether prompt caching is on.
+    pub fn prompt_cache(&self) -> bool {
+        self.prompt_cache.is_some()
     }
 
     /// The tokenizer and chat template.
@@ -98,11 +126,13 @@ impl Llm {
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation> {
         let ids = self.tokenizer.encode(prompt)?;
+        let mut prompt_cache = self.lock_prompt_cache();
         let mut out = generate::generate(
             &self.model,
             &self.tokenizer,
             &[ids],
             config,
+            prompt_cache.as_deref_mut(),
             |_, generated, logits| constrain(generated, logits),
             |_, piece| on_text(piece),
         )?;
@@ -166,11 +196,13 @@ impl Llm {
             .map(|g| g.map(|g| JsonConstraint::new(g, tokens)))
             .collect();
         let mut failure = None;
+        let mut prompt_cache = self.lock_prompt_cache();
         let generations = generate::generate(
             &self.model,
             &self.tokenizer,
             ids,
             config,
+            prompt_cache.as_deref_mut(),
             |row, generated, logits| {
                 if let Some(Err(e)) = constraints[row].as_mut().map(|c| c.mask(generated, logits)) {
                     failure.get_or_insert(e);
@@ -182,6 +214,17 @@ impl Llm {
             Some(e) => Err(e),
             None => Ok(generations),
         }
+    }
+
+    /// The prompt cache, if it is on, locked for one generation. A
+    /// generation that panicked cannot have left it half-written (it is
+    /// replaced whole), so a poisoned lock is taken over.
+    fn lock_prompt_cache(&self) -> Option<std::sync::MutexGuard<'_, PromptCache>> {
+        self.prompt_cache.as_ref().map(|cache| {
+            cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
     }
 
     /// Continues several prompts at once, as one batch (left-padded): faster

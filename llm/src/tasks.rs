@@ -2,7 +2,9 @@
 //! prompting technique buys: arithmetic word problems (chain of thought),
 //! sentences to extract fields from (structured output) and shopping
 //! requests for a product-search tool (tool calling), and questions about
-//! four Shakespeare plays whose answers are in the text (retrieval).
+//! four Shakespeare plays whose answers are in the text (retrieval), and
+//! questions for an agent with a calculator, a calendar and a search over a
+//! few notes (agents).
 //!
 //! They are short on purpose: each item costs a model call on a 2-core CPU.
 //! Report their scores with the sample size next to them.
@@ -60,11 +62,64 @@ pub struct PlayQuestion {
 impl PlayQuestion {
     /// Whether `reply` contains one of the accepted answers (ignoring case).
     pub fn is_answered_by(&self, reply: &str) -> bool {
-        let reply = reply.to_lowercase();
-        self.answers
-            .iter()
-            .any(|answer| reply.contains(answer.as_str()))
+        contains_any(reply, &self.answers)
     }
+}
+
+/// A question for an agent, the tools that answer it, and the words a
+/// correct answer contains.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct AgentTask {
+    /// The question, in English.
+    pub question: String,
+    /// The tools a careful agent calls for it, in order: `calculator`,
+    /// `calendar` or `search` (over [`agent_notes`]).
+    pub tools: Vec<String>,
+    /// Lower-case answers; a reply is correct if it contains one, once
+    /// thousands separators are dropped (`1,728` counts as `1728`).
+    pub answers: Vec<String>,
+}
+
+impl AgentTask {
+    /// Whether `reply` contains one of the accepted answers (ignoring case
+    /// and commas between digits).
+    pub fn is_answered_by(&self, reply: &str) -> bool {
+        contains_any(&without_thousands_separators(reply), &self.answers)
+    }
+}
+
+/// A short note for an agent's search tool: facts about the course's
+/// models and the methods of chapter 5 that a small model does not know.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Note {
+    /// A one-word name of what the note is about, e.g. `smollm2`.
+    pub source: String,
+    /// The note.
+    pub text: String,
+}
+
+/// Whether the lower-cased `reply` contains one of `answers` (lower case).
+fn contains_any(reply: &str, answers: &[String]) -> bool {
+    let reply = reply.to_lowercase();
+    answers.iter().any(|answer| reply.contains(answer.as_str()))
+}
+
+/// `text` without the commas that group digits (`1,728` -> `1728`); other
+/// commas stay.
+fn without_thousands_separators(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| {
+            let digit = |j: Option<usize>| {
+                j.and_then(|j| chars.get(j))
+                    .is_some_and(char::is_ascii_digit)
+            };
+            !(c == ',' && digit(i.checked_sub(1)) && digit(Some(i + 1)))
+        })
+        .map(|(_, &c)| c)
+        .collect()
 }
 
 /// Eight arithmetic word problems, the first being the guide's water tank.
@@ -87,6 +142,18 @@ pub fn tool_requests() -> Vec<ToolRequest> {
 /// answers.
 pub fn play_questions() -> Vec<PlayQuestion> {
     parse(include_str!("../tasks/shakespeare_questions.json"))
+}
+
+/// Thirteen questions for an agent: four for the calculator, four for the
+/// calendar, four answered by [`agent_notes`] and one that needs a search
+/// and then the calculator.
+pub fn agent_tasks() -> Vec<AgentTask> {
+    parse(include_str!("../tasks/agent_tasks.json"))
+}
+
+/// Nine notes for the agent's search tool (see [`AgentTask`]).
+pub fn agent_notes() -> Vec<Note> {
+    parse(include_str!("../tasks/agent_notes.json"))
 }
 
 /// The items of a task file compiled into the crate (its unit tests parse
@@ -136,5 +203,39 @@ mod tests {
         );
         assert!(questions[2].is_answered_by("It is Birnam Wood."));
         assert!(!questions[2].is_answered_by("Dunsinane"));
+    }
+
+    #[test]
+    fn agent_tasks_are_answerable_with_their_tools() {
+        let tasks = agent_tasks();
+        let notes = agent_notes();
+        assert_eq!((tasks.len(), notes.len()), (13, 9));
+        for task in &tasks {
+            assert!(
+                !task.answers.is_empty() && task.answers.iter().all(|a| *a == a.to_lowercase())
+            );
+            for tool in &task.tools {
+                assert!(
+                    ["calculator", "calendar", "search"].contains(&tool.as_str()),
+                    "{tool}"
+                );
+            }
+            // What a search finds is in a note (the last answer of a
+            // search-then-calculate task is computed, not found).
+            if task.tools == ["search"] {
+                assert!(
+                    notes.iter().any(|n| task.is_answered_by(&n.text)),
+                    "no note answers {:?}",
+                    task.question
+                );
+            }
+        }
+        assert!(tasks[1].is_answered_by("There are 1,728 pencils."));
+        assert!(!tasks[1].is_answered_by("There are 1, 728 pencils."));
+        assert!(tasks[4].is_answered_by("It was a Sunday."));
+        assert_eq!(
+            without_thousands_separators("1,000,000, then 2, 3"),
+            "1000000, then 2, 3"
+        );
     }
 }

@@ -480,3 +480,67 @@ fn bf16_agrees_with_f32_reference() {
     println!("bf16: largest top-5 logit difference {worst:.3}");
     assert!(worst < BF16_LOGIT_TOL, "bf16 logits differ by {worst}");
 }
+
+/// Prompt caching: a conversation that grows by a message per call runs
+/// only its new tokens, a prompt that diverges early reuses only the shared
+/// start, and the replies are those of the uncached model.
+#[test]
+fn prompt_caching_reuses_the_shared_prefix_and_keeps_the_replies() {
+    let mut llm = llm();
+    let config = GenerateConfig {
+        max_new_tokens: 12,
+        ..GenerateConfig::default()
+    };
+    let system = Message::system("You are a terse assistant. Answer in one short sentence.");
+    let first = vec![system.clone(), Message::user("Name a colour of the sky.")];
+    let reply = llm.chat(&first, &config).unwrap().text;
+    let mut second = first.clone();
+    second.push(Message::assistant(reply.as_str()));
+    second.push(Message::user("And of grass?"));
+    let other = vec![
+        Message::system("You are a pirate."),
+        Message::user("Name a colour of the sky."),
+    ];
+    let conversations = [&first, &second, &other, &other];
+
+    let uncached: Vec<_> = conversations
+        .iter()
+        .map(|messages| llm.chat(messages, &config).unwrap())
+        .collect();
+    llm.set_prompt_cache(true);
+    let cached: Vec<_> = conversations
+        .iter()
+        .map(|messages| llm.chat(messages, &config).unwrap())
+        .collect();
+    // Anything that changes the weights empties the cache.
+    llm.model_mut();
+    let after_change = llm.chat(&other, &config).unwrap();
+    llm.set_prompt_cache(false);
+
+    for (plain, with_cache) in uncached.iter().zip(&cached) {
+        assert_eq!(plain.text, with_cache.text);
+        assert_eq!(plain.prompt_tokens, with_cache.prompt_tokens);
+        assert_eq!(plain.cached_tokens, 0);
+    }
+    let used: Vec<usize> = cached.iter().map(|g| g.cached_tokens).collect();
+    println!(
+        "prompt tokens {:?}, cached {used:?}",
+        cached.iter().map(|g| g.prompt_tokens).collect::<Vec<_>>()
+    );
+    assert_eq!(used[0], 0, "nothing cached yet");
+    assert_eq!(
+        used[1], cached[0].prompt_tokens,
+        "the whole first prompt is reused"
+    );
+    assert!(
+        used[2] > 0 && used[2] < 10,
+        "only the template's start is shared: {}",
+        used[2]
+    );
+    assert_eq!(
+        used[3],
+        cached[3].prompt_tokens - 1,
+        "a repeated prompt runs its last token only"
+    );
+    assert_eq!(after_change.cached_tokens, 0);
+}

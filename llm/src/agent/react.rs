@@ -58,6 +58,10 @@ struct Demonstration {
     steps: Vec<(Step, Option<String>)>,
 }
 
+/// The longest tool result (in bytes) that a demonstration's last thought
+/// quotes.
+const SHORT_RESULT: usize = 40;
+
 impl Agent {
     /// An agent with `tools`, at most 5 steps per question (the guide's
     /// `max_steps`), 300 tokens per step, the text format and the default
@@ -150,10 +154,15 @@ impl Agent {
             };
             steps.push((step, Some(result)));
         }
-        // The last thought quotes the last observation: it shows the model
-        // to read the result rather than call the tool again.
+        // The last thought quotes a short last observation: it shows the
+        // model to read the result rather than call the tool again. A long
+        // one (a search's passages) is not quoted: a small model copies a
+        // quote it has seen, and the copy would fill its reply.
         let thought = match (calls.last(), steps.last()) {
-            (Some((name, _)), Some((_, Some(result)))) => format!("The {name} says {result}."),
+            (Some((name, _)), Some((_, Some(result)))) if result.len() <= SHORT_RESULT => {
+                format!("The {name} says {result}.")
+            }
+            (Some((name, _)), Some(_)) => format!("The {name} result answers the question."),
             _ => "I know this without a tool.".into(),
         };
         let answer = answer.into();
@@ -216,7 +225,8 @@ impl Agent {
     }
 
     /// Puts `question` to `model` and runs the loop until a final answer,
-    /// an empty reply or the step limit. An error only when the model
+    /// an empty reply, a reply that repeats an earlier one word for word
+    /// (a loop: [`Outcome::Repeated`]) or the step limit. An error only when the model
     /// fails (e.g. a server that cannot be reached); whatever the model
     /// writes, and whatever the tools answer, ends up in the [`Run`].
     pub fn run(&mut self, model: &dyn ChatModel, question: &str) -> Result<Run> {
@@ -233,6 +243,19 @@ impl Agent {
             let reply = reply.text;
             if reply.trim().is_empty() {
                 outcome = Outcome::ModelStopped;
+                break;
+            }
+            if let Some(earlier) = turns
+                .iter()
+                .position(|t: &Turn| t.reply.trim() == reply.trim())
+            {
+                outcome = Outcome::Repeated(earlier + 1);
+                turns.push(Turn {
+                    step: turns[earlier].step.clone(),
+                    reply,
+                    truncated: cut,
+                    observation: None,
+                });
                 break;
             }
             let parsed = match self.constrained {
@@ -268,6 +291,7 @@ impl Agent {
             messages.push(Message::assistant(reply.trim()));
             turns.push(Turn {
                 reply,
+                truncated: cut,
                 step: parsed,
                 observation: observation.clone(),
             });
@@ -467,8 +491,8 @@ mod tests {
 
     #[test]
     fn the_step_limit_ends_a_run_that_never_answers() {
-        let call = "Thought: again.\nAction: calculator\nAction Input: 1 + 1";
-        let model = ScriptedModel::new([call, call, call]);
+        let call = |input| format!("Thought: again.\nAction: calculator\nAction Input: {input}");
+        let model = ScriptedModel::new([call("1 + 1"), call("1 + 1.0"), call("1.0 + 1")]);
         let mut agent = agent().max_steps(2);
         let run = agent.run(&model, "1 + 1?").unwrap();
         assert_eq!(run.outcome, Outcome::StepLimit(2));
@@ -480,6 +504,24 @@ mod tests {
         assert!(
             agent.history().is_empty(),
             "an unanswered run is not remembered"
+        );
+    }
+
+    #[test]
+    fn a_reply_that_repeats_an_earlier_one_ends_the_run() {
+        let call = "Thought: try.\nAction: calculator\nAction Input: 15% of 2340";
+        let model = ScriptedModel::new([call, "Oops", call, "Final Answer: 351"]);
+        let run = agent().max_steps(5).run(&model, "15% of 2340?").unwrap();
+        assert_eq!(run.outcome, Outcome::Repeated(1));
+        assert_eq!((run.turns.len(), model.remaining()), (3, 1));
+        assert_eq!(run.turns[2].step, run.turns[0].step);
+        assert_eq!(
+            run.turns[2].observation, None,
+            "the tool is not called again"
+        );
+        assert!(
+            run.to_string()
+                .ends_with("Stopped: the last reply repeats step 1 (a loop)")
         );
     }
 
@@ -667,6 +709,22 @@ mod tests {
             assert_eq!(requests[0].messages[5].content, "1?");
             assert!(agent.history().len() == 2, "demonstrations are not history");
         }
+        // A long result is not quoted in the last thought.
+        let mut recall = Search::new(
+            Box::new(MemoryStore::new(32)),
+            Box::new(word_hash_embedding),
+        );
+        recall
+            .remember("The user's cat, a grey tabby from the shelter, is called Miso.")
+            .unwrap();
+        let with_search = agent()
+            .memory(recall)
+            .unwrap()
+            .demonstration("What is my cat called?", &[("search", "cat")], "Miso")
+            .unwrap();
+        let (finish, _) = with_search.demonstrations[0].steps.last().unwrap();
+        assert_eq!(finish.thought(), "The search result answers the question.");
+
         let unknown = agent().demonstration("q", &[("weather", "Paris")], "rain");
         assert!(
             unknown
@@ -714,6 +772,7 @@ mod tests {
             observation.contains("(the reply reached the limit of 12 tokens: write less)"),
             "{observation}"
         );
+        assert!(run.turns[0].truncated);
     }
 
     #[test]

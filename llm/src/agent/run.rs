@@ -21,6 +21,9 @@ pub struct Run {
 pub struct Turn {
     /// The reply as the model wrote it.
     pub reply: String,
+    /// Whether the reply ended at the agent's token limit rather than
+    /// where the model ended it (a malformed step may just be cut short).
+    pub truncated: bool,
     /// The step read from it, or why it is not one.
     pub step: Result<Step, FormatError>,
     /// What the model was told next: the tool's result, or why there was
@@ -37,6 +40,10 @@ pub enum Outcome {
     /// The model took this many steps (the agent's `max_steps`) without a
     /// final answer.
     StepLimit(usize),
+    /// The model wrote, word for word, the reply of this earlier step
+    /// (counting from 1): under greedy decoding it is going round in a
+    /// loop, and the same step would only bring the same observation back.
+    Repeated(usize),
     /// The model replied with nothing: it ended its turn without a step.
     ModelStopped,
 }
@@ -97,6 +104,9 @@ impl fmt::Display for Run {
             Outcome::Answer(answer) => write!(f, "Answer: {answer}"),
             Outcome::StepLimit(steps) => {
                 write!(f, "Stopped: no answer after {steps} steps (the step limit)")
+            }
+            Outcome::Repeated(step) => {
+                write!(f, "Stopped: the last reply repeats step {step} (a loop)")
             }
             Outcome::ModelStopped => write!(f, "Stopped: the model replied with nothing"),
         }
