@@ -19,6 +19,7 @@
 //!   medians and ratios.
 //! - [`ml`]: the scikit-learn pieces linfa lacks: feature transforms,
 //!   metrics, cross-validation, grid search and stacking.
+//! - [`rl`]: a grid world, tabular Q-learning and value iteration.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
 //!   most notebooks.
 
@@ -39,6 +40,7 @@ pub mod optim;
 pub mod plot;
 pub mod prelude;
 mod progress;
+pub mod rl;
 mod seed;
 pub mod train;
 

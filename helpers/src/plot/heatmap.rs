@@ -32,6 +32,7 @@ pub struct Heatmap {
     row_labels: Vec<String>,
     col_labels: Vec<String>,
     annotate: Option<bool>,
+    cell_text: Option<Vec<String>>,
     axes: Axes,
 }
 
@@ -44,6 +45,7 @@ pub fn heatmap(matrix: &(impl Matrix + ?Sized)) -> Heatmap {
         row_labels: Vec::new(),
         col_labels: Vec::new(),
         annotate: None,
+        cell_text: None,
         axes,
     }
 }
@@ -77,6 +79,15 @@ impl Heatmap {
         self
     }
 
+    /// Writes `texts` in the cells instead of their values, row by row
+    /// (one per cell), e.g. a policy's arrow beside each state's value.
+    /// Implies [`Heatmap::annotate`]`(true)`.
+    pub fn cell_text<I: IntoIterator<Item: ToString>>(mut self, texts: I) -> Heatmap {
+        self.cell_text = Some(texts.into_iter().map(|t| t.to_string()).collect());
+        self.annotate = Some(true);
+        self
+    }
+
     /// Draws the chart.
     pub fn figure(&self) -> Result<Figure> {
         self.axes.check()?;
@@ -85,6 +96,14 @@ impl Heatmap {
             return Err(Error::InvalidArgument(
                 "heatmap: the matrix is empty".into(),
             ));
+        }
+        if let Some(texts) = &self.cell_text
+            && texts.len() != rows * cols
+        {
+            return Err(Error::InvalidArgument(format!(
+                "heatmap: {} cell texts for a {rows} x {cols} matrix: give one per cell, row by row",
+                texts.len()
+            )));
         }
         let finite = self.data.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -120,10 +139,10 @@ impl Heatmap {
             if annotate {
                 let whole = self.data.iter().all(|v| v.fract() == 0.0);
                 let texts = self.data.indexed_iter().map(|((r, c), &v)| {
-                    let text = if whole {
-                        format!("{v:.0}")
-                    } else {
-                        format!("{v:.2}")
+                    let text = match &self.cell_text {
+                        Some(texts) => texts[r * cols + c].clone(),
+                        None if whole => format!("{v:.0}"),
+                        None => format!("{v:.2}"),
                     };
                     let Rgb([red, green, blue]) = color(v, lo, hi);
                     let luminance = 0.299 * red as f64 + 0.587 * green as f64 + 0.114 * blue as f64;
@@ -189,6 +208,23 @@ mod tests {
         assert!(
             svg.matches("<text").count() < 100,
             "cells are not annotated"
+        );
+    }
+
+    #[test]
+    fn cells_can_carry_their_own_text() {
+        let chart =
+            heatmap(&array![[1.0, 2.0], [f64::NAN, 4.0]]).cell_text(["→ 1", "↓ 2", "#", "G"]);
+        let svg = chart.figure().unwrap().to_svg();
+        for text in ["→ 1", "↓ 2", "#", "G"] {
+            assert!(svg.contains(&format!("\n{text}\n")), "{text} missing");
+        }
+        let wrong = heatmap(&array![[1.0, 2.0]]).cell_text(["a"]).figure();
+        assert!(
+            wrong
+                .unwrap_err()
+                .to_string()
+                .contains("1 cell texts for a 1 x 2 matrix")
         );
     }
 
