@@ -311,24 +311,19 @@ pub(crate) fn generate(
     let (mut tokens, mut mask) = left_pad(prompts);
     // Only a single prompt is cached: a batch is left-padded to its longest
     // prompt, so its rows' prefixes do not line up with one cached row.
-    let single = match prompts {
+    let mut keep = match prompts {
         [prompt] => prompt_cache.map(|c| (c, prompt)),
         _ => None,
     };
-    let mut cache = KvCache::default();
-    let mut keep = None;
-    let mut cached = 0;
-    if let Some((prompt_cache, prompt)) = single {
-        let reused;
-        (reused, cached) = prompt_cache.reuse(prompt)?;
-        let rest = (prompt.len() - cached) as i64;
-        (tokens, mask) = (
-            tokens.narrow(1, cached as i64, rest),
-            mask.narrow(1, cached as i64, rest),
-        );
-        cache = reused;
-        keep = Some((prompt_cache, prompt));
-    }
+    let (mut cache, cached) = match &keep {
+        Some((prompt_cache, prompt)) => prompt_cache.reuse(prompt)?,
+        None => (KvCache::default(), 0),
+    };
+    let rest = tokens.size()[1] - cached as i64;
+    (tokens, mask) = (
+        tokens.narrow(1, cached as i64, rest),
+        mask.narrow(1, cached as i64, rest),
+    );
     for _ in 0..config.max_new_tokens {
         let logits = model.forward_last(&tokens, Some(&mask), &mut cache)?;
         if let Some((prompt_cache, prompt)) = keep.take() {

@@ -86,11 +86,6 @@ impl Llm {
         self.prompt_cache = on.then(Mutex::default);
     }
 
-    /// Whether prompt caching is on.
-    pub fn prompt_cache(&self) -> bool {
-        self.prompt_cache.is_some()
-    }
-
     /// The tokenizer and chat template.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
