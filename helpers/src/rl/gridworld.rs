@@ -148,11 +148,6 @@ impl GridWorld {
             .filter(|&cell| !self.is_obstacle(cell))
     }
 
-    /// The agent's current cell.
-    pub fn state(&self) -> Cell {
-        self.state
-    }
-
     /// Puts the agent back on the start and returns it.
     pub fn reset(&mut self) -> Cell {
         self.state = self.start;
