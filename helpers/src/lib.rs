@@ -34,6 +34,7 @@ pub mod data;
 mod device;
 pub mod display;
 mod error;
+pub mod graph;
 pub mod hub;
 pub mod ml;
 pub mod optim;

@@ -57,3 +57,14 @@ fn photos_and_texts() {
     );
     assert!(corpus.len_chars() > 5_000_000);
 }
+
+#[test]
+fn karate_club_has_zacharys_counts() {
+    let club = aiguide::graph::karate_club().unwrap();
+    assert_eq!((club.graph.num_nodes(), club.graph.num_edges()), (34, 78));
+    let officers = club.labels.iter().filter(|&&l| l == 1).count();
+    assert_eq!((34 - officers, officers), (17, 17));
+    // NetworkX's documented examples: node 5 is Mr. Hi's, node 9 the Officer's.
+    assert_eq!((club.labels[5], club.labels[9]), (0, 1));
+    assert_eq!(club.graph.degrees()[33], 17);
+}

@@ -26,6 +26,7 @@ mod text;
 mod testing;
 
 pub use cifar::{cifar10, cifar10_from};
+pub(crate) use files::read_text;
 pub use idx::{fashion_mnist, fashion_mnist_from, mnist, mnist_from};
 pub use image_set::ImageSet;
 pub use photo::{load_image, sample_image};

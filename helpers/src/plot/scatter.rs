@@ -24,6 +24,8 @@ use crate::{Error, Result};
 pub struct Scatter {
     points: Points,
     axes: Axes,
+    /// Pairs of point indices joined by a line, drawn under the points.
+    edges: Vec<(usize, usize)>,
 }
 
 /// Points with class labels and optional class names.
@@ -40,7 +42,11 @@ pub(crate) struct Points {
 pub fn scatter(x: &(impl Matrix + ?Sized), labels: &(impl Values + ?Sized)) -> Scatter {
     let mut axes = Axes::default();
     let points = Points::new(&mut axes, x, labels);
-    Scatter { points, axes }
+    Scatter {
+        points,
+        axes,
+        edges: Vec::new(),
+    }
 }
 
 /// A scatter plot of `y` against `x`, one colour.
@@ -62,7 +68,11 @@ pub fn scatter_xy(x: &(impl Values + ?Sized), y: &(impl Values + ?Sized)) -> Sca
         class_names: Vec::new(),
         legend: None,
     };
-    Scatter { points, axes }
+    Scatter {
+        points,
+        axes,
+        edges: Vec::new(),
+    }
 }
 
 chart_api!(Scatter);
@@ -87,13 +97,32 @@ impl Scatter {
         self
     }
 
+    /// Joins points `i` and `j` by a thin grey line for every `(i, j)`: the
+    /// edges of a graph drawn at the points' positions (a node-link
+    /// diagram). The lines go under the points.
+    pub fn edges(mut self, edges: impl IntoIterator<Item = (usize, usize)>) -> Scatter {
+        self.edges = edges.into_iter().collect();
+        self
+    }
+
     /// Draws the chart.
     pub fn figure(&self) -> Result<Figure> {
         self.axes.check()?;
+        let n = self.points.xy.len();
+        if let Some((i, j)) = self.edges.iter().find(|(i, j)| *i >= n || *j >= n) {
+            return Err(Error::InvalidArgument(format!(
+                "scatter: edge ({i}, {j}) joins a point beyond the {n} points given"
+            )));
+        }
         let (xs, ys) = self.points.ranges()?;
         self.axes.render(|root| {
             let mut chart = self.axes.builder(root).build_cartesian_2d(xs, ys)?;
             self.axes.mesh(&mut chart, true, true, true)?;
+            let segment = |&(i, j): &(usize, usize)| {
+                let style = RGBColor(150, 150, 150).mix(0.5).stroke_width(1);
+                PathElement::new(vec![self.points.xy[i], self.points.xy[j]], style)
+            };
+            chart.draw_series(self.edges.iter().map(segment))?;
             self.points.draw(&mut chart)?;
             Ok(None)
         })
@@ -174,6 +203,31 @@ impl Points {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn edges_are_drawn_as_lines_and_checked() {
+        let x = array![[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]];
+        let svg = scatter(&x, &[0usize, 0, 1])
+            .edges([(0, 1), (1, 2)])
+            .figure()
+            .unwrap()
+            .to_svg();
+        assert_eq!(
+            svg.matches("<polyline").count()
+                - scatter(&x, &[0usize, 0, 1])
+                    .figure()
+                    .unwrap()
+                    .to_svg()
+                    .matches("<polyline")
+                    .count(),
+            2
+        );
+        let error = scatter(&x, &[0usize, 0, 1])
+            .edges([(0, 3)])
+            .figure()
+            .unwrap_err();
+        assert!(error.to_string().contains("edge (0, 3)"), "{error}");
+    }
 
     #[test]
     fn one_circle_per_point_plus_legend() {
