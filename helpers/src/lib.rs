@@ -20,6 +20,8 @@
 //! - [`ml`]: the scikit-learn pieces linfa lacks: feature transforms,
 //!   metrics, cross-validation, grid search and stacking.
 //! - [`rl`]: a grid world, tabular Q-learning and value iteration.
+//! - [`fairness`]: a classifier's error rates per group (sex, race) with
+//!   their gaps, and per-group thresholds for equal opportunity.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
 //!   most notebooks.
 
@@ -34,6 +36,7 @@ pub mod data;
 mod device;
 pub mod display;
 mod error;
+pub mod fairness;
 pub mod graph;
 pub mod hub;
 pub mod ml;

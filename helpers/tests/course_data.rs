@@ -68,3 +68,41 @@ fn karate_club_has_zacharys_counts() {
     assert_eq!((club.labels[5], club.labels[9]), (0, 1));
     assert_eq!(club.graph.degrees()[33], 17);
 }
+
+#[test]
+fn adult_matches_its_documentation() {
+    let adult = data::adult().unwrap();
+    let data = adult.data();
+    // adult.names: "45222 if instances with unknown values are removed
+    // (train=30162, test=15060)", and 24.78% of them earn >50K.
+    assert_eq!(data.x.dim(), (45222, 80));
+    let high = |rows: std::ops::Range<usize>| rows.filter(|&r| data.y[r] == 1).count();
+    assert_eq!(high(0..45222), 11208);
+    assert!((11208.0 / 45222.0 - 0.2478_f64).abs() < 5e-5);
+    // Of adult.data's 30162 complete rows, 7508 earn >50K (the file's own
+    // count, e.g. `grep -v '?' adult.data | grep -c '>50K'`).
+    assert_eq!(high(0..30162), 7508);
+    assert_eq!(
+        data.x.row(0).to_vec()[..5],
+        [39.0, 13.0, 2174.0, 0.0, 40.0],
+        "adult.data's first line: 39, State-gov, ..., 13, ..., 2174, 0, 40"
+    );
+    assert_eq!(data.feature_names[5], "workclass=Federal-gov");
+    // Counted in the raw files (complete rows) with awk on the sex and race columns.
+    let sex = adult.groups("sex").unwrap();
+    assert_eq!(sex.names(), ["Female", "Male"]);
+    assert_eq!(sex.counts(), [14695, 30527]);
+    let race = adult.groups("race").unwrap();
+    assert_eq!(
+        race.names(),
+        [
+            "Amer-Indian-Eskimo",
+            "Asian-Pac-Islander",
+            "Black",
+            "Other",
+            "White"
+        ]
+    );
+    assert_eq!(race.counts(), [435, 1303, 4228, 353, 38903]);
+    assert_eq!(adult.with_group_features().n_features(), 87);
+}

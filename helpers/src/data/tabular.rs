@@ -139,12 +139,8 @@ impl<T: Target> Tabular<T> {
     /// `test`, reproducible for a given `seed` (like scikit-learn's
     /// `train_test_split`).
     pub fn split(&self, test_fraction: f64, seed: u64) -> (Tabular<T>, Tabular<T>) {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(seed));
-        let n_test =
-            ((self.len() as f64 * test_fraction.clamp(0.0, 1.0)).round() as usize).min(self.len());
-        let (test, train) = order.split_at(n_test);
-        (self.select(train), self.select(test))
+        let (train, test) = split_indices(self.len(), test_fraction, seed);
+        (self.select(&train), self.select(&test))
     }
 
     /// The first `n` rows as a table (wide tables show their first and last
@@ -200,6 +196,16 @@ impl<T: Target> Tabular<T> {
             ("text/plain", &head.to_text()),
         ]);
     }
+}
+
+/// The row indices of [`Tabular::split`]: `(train, test)` for `n` rows, so
+/// that tables with extra per-row data split the same way.
+pub(crate) fn split_indices(n: usize, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    let n_test = ((n as f64 * test_fraction.clamp(0.0, 1.0)).round() as usize).min(n);
+    let train = order.split_off(n_test);
+    (train, order)
 }
 
 /// A number in at most four decimals, without trailing zeros.
