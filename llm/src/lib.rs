@@ -13,7 +13,8 @@
 //! - [`structured`]: JSON output that follows a JSON Schema, enforced token by
 //!   token (grammar-constrained decoding).
 //! - [`rag`]: chunking, BM25, vector stores (exact, sqlite-vec, Chroma),
-//!   reciprocal rank fusion and retrieval measures.
+//!   reciprocal rank fusion and retrieval measures; prompt injection against
+//!   a RAG pipeline, with defences and an output check ([`rag::injection`]).
 //! - [`agent`]: a ReAct agent (tools, a strict step parser, constrained
 //!   steps, short- and long-term memory) and a scripted test model.
 //! - [`tasks`]: small labelled task sets for measuring prompting and

@@ -1,7 +1,7 @@
 //! Retrieval for retrieval-augmented generation (RAG): cutting documents
 //! into chunks, keyword search (BM25), merging rankings (reciprocal rank
 //! fusion) and the measures a retriever is judged by (recall@k, reciprocal
-//! rank).
+//! rank), and an attack on it with defences measured ([`injection`]).
 //!
 //! Vector search is [`crate::embed`] plus a [`store::VectorStore`]; the
 //! other pieces sit around it, each small enough to read in one sitting.
@@ -9,6 +9,7 @@
 pub mod bm25;
 pub mod chroma;
 pub mod chunk;
+pub mod injection;
 pub mod rank;
 pub mod sqlite;
 pub mod store;
