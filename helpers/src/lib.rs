@@ -20,6 +20,10 @@
 //! - [`ml`]: the scikit-learn pieces linfa lacks: feature transforms,
 //!   metrics, cross-validation, grid search and stacking.
 //! - [`rl`]: a grid world, tabular Q-learning and value iteration.
+//! - [`graph`]: graphs as edge lists, the GCN layer on a sparse adjacency,
+//!   and node-classification data (karate club, block models, Cora files).
+//! - [`safety`]: adversarial examples (FGSM, PGD), DP-SGD with a Rényi
+//!   privacy accountant, and membership inference.
 //! - [`fairness`]: a classifier's error rates per group (sex, race) with
 //!   their gaps, and per-group thresholds for equal opportunity.
 //! - [`pick_device`], [`seed_all`] and [`Progress`] for the first cell of
@@ -45,6 +49,7 @@ pub mod plot;
 pub mod prelude;
 mod progress;
 pub mod rl;
+pub mod safety;
 mod seed;
 pub mod train;
 
