@@ -22,6 +22,7 @@
 use tch::nn::ModuleT;
 use tch::{Kind, Reduction, Tensor};
 
+use crate::train::{accuracy, batches};
 use crate::{Error, Result};
 
 /// Fast gradient sign method: `x + epsilon * sign(∇x loss)`, clamped to
@@ -152,19 +153,13 @@ pub fn robust_accuracy(
             "robust_accuracy: batch size must be >= 1, got {batch_size}"
         )));
     }
-    let n = x.size()[0];
-    let mut correct = 0;
-    for start in (0..n).step_by(batch_size as usize) {
-        let len = batch_size.min(n - start);
-        let (xb, yb) = (x.f_narrow(0, start, len)?, y.f_narrow(0, start, len)?);
+    let mut correct = 0.0;
+    for (xb, yb) in batches(x, y, batch_size, false)? {
         let attacked = attack.perturb(model, &xb, &yb)?;
-        let predicted = tch::no_grad(|| model.forward_t(&attacked, false)).f_argmax(-1, false)?;
-        correct += predicted
-            .f_eq_tensor(&yb)?
-            .f_sum(Kind::Int64)?
-            .f_int64_value(&[])?;
+        let logits = tch::no_grad(|| model.forward_t(&attacked, false));
+        correct += accuracy(&logits, &yb)? * yb.size()[0] as f64;
     }
-    Ok(correct as f64 / n as f64)
+    Ok(correct / x.size()[0] as f64)
 }
 
 /// `∇x` of the summed cross-entropy, computed with `autograd.grad`

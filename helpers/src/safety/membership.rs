@@ -14,6 +14,7 @@ use tch::nn::ModuleT;
 use tch::{Kind, Reduction, Tensor};
 
 use crate::ml::{RocCurve, roc_curve};
+use crate::train::batches;
 use crate::{Error, Result};
 
 /// The cross-entropy of each example `(x[i], y[i])` under `model` (logits
@@ -33,22 +34,10 @@ pub fn per_example_losses(
             y.kind()
         )));
     }
-    let n = xs[0];
-    let mut losses = Vec::with_capacity(n as usize);
-    for start in (0..n).step_by(batch_size as usize) {
-        let len = batch_size.min(n - start);
-        let logits = tch::no_grad(|| {
-            model
-                .forward_t(&x.f_narrow(0, start, len)?, false)
-                .f_to_kind(Kind::Double)
-        })?;
-        let batch = logits.f_cross_entropy_loss::<Tensor>(
-            &y.f_narrow(0, start, len)?,
-            None,
-            Reduction::None,
-            -100,
-            0.0,
-        )?;
+    let mut losses = Vec::with_capacity(xs[0] as usize);
+    for (xb, yb) in batches(x, y, batch_size, false)? {
+        let logits = tch::no_grad(|| model.forward_t(&xb, false).f_to_kind(Kind::Double))?;
+        let batch = logits.f_cross_entropy_loss::<Tensor>(&yb, None, Reduction::None, -100, 0.0)?;
         losses.extend(Vec::<f64>::try_from(&batch)?);
     }
     Ok(losses)
