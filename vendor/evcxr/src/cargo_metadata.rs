@@ -62,6 +62,16 @@ fn validate_dep_with_cargo(dep: &str, dep_config: &str, config: &Config) -> Resu
     // resolved afresh (newer versions, recompiled) by the next build.
     let validate_dir = config.crate_dir().join("validate-dep");
     std::fs::create_dir_all(&validate_dir)?;
+    // The check starts from the build directory's pins. Resolved afresh, it
+    // takes the newest versions the registry index lists, which on a new
+    // machine are not downloaded: offline (as the kernel's start-up checks
+    // run) `cargo metadata` then fails with "attempting to make an HTTP
+    // request, but --offline was specified".
+    let pins = config.crate_dir().join("Cargo.lock");
+    if pins.exists() {
+        std::fs::copy(&pins, validate_dir.join("Cargo.lock"))
+            .with_context(|| format!("cannot copy {}", pins.display()))?;
+    }
     std::fs::write(
         validate_dir.join("Cargo.toml"),
         format!(
