@@ -345,10 +345,15 @@ def build_env(python: Path) -> dict[str, str]:
 
 def cargo_builds() -> list[tuple[list[str], dict[str, str]]]:
     """The cargo commands of the build step, each with its extra environment:
+    `cargo fetch` for every locked package, of every platform, then
     `notebook-deps` for the compile slot, then `cargo test --no-run` for each
     unit test run, which builds exactly what the test step runs (so that step
-    never rebuilds anything)."""
+    never rebuilds anything). A build downloads only the packages of this
+    platform, but the kernel's offline `:dep` checks run `cargo metadata`,
+    which reads the manifest of every package in the lock (wasm-only
+    `bumpalo` too): on a new machine they failed without the fetch."""
     return [
+        (["cargo", "fetch", "--locked"], {}),
         (["cargo", "build", "-p", "aiguide-notebook-deps", "--locked"], evcxr_flags()),
         *((["cargo", "test", *args, "--no-run", "--locked"], evcxr_flags() if as_evcxr else {})
           for _, args, as_evcxr in UNIT_TESTS),
