@@ -16,6 +16,12 @@ the same kind differ by 2.5x. Run it with the course's Python after
 `./course setup`, on an idle machine:
 
     ~/.cache/aiguide/venv/bin/python scripts/bench_kernel.py [--starts 5] [--notebook PATH]
+
+To compare two kernel builds side by side, register the other build as a
+second kernelspec (a copy of the installed kernel.json with another `argv[0]`)
+and name both: `--kernel aiguide --kernel aiguide-old`. Each measurement then
+alternates between them (A, B, A, B, ...) and the tables give the ratio of
+the medians, so a change of machine load affects both alike.
 """
 
 from __future__ import annotations
@@ -58,10 +64,10 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, load average {load}"
 
 
-def start_to_first_result() -> tuple[float, float]:
+def start_to_first_result(kernel: str) -> tuple[float, float]:
     """Seconds from launch to the first result, then for the first `let`."""
     started = time.monotonic()
-    manager, client = start_new_kernel(kernel_name=KERNEL, startup_timeout=900, cwd="/tmp")
+    manager, client = start_new_kernel(kernel_name=kernel, startup_timeout=900, cwd="/tmp")
     try:
         execute(client, "use aiguide::prelude::*;\n1 + 1")
         first_result = time.monotonic() - started
@@ -71,50 +77,70 @@ def start_to_first_result() -> tuple[float, float]:
         manager.shutdown_kernel(now=True)
 
 
+def table(title: str, rows: list[tuple[str, str, list[float]]]) -> None:
+    """Prints rows of (measure, kernel, seconds) as Markdown, with the ratio of
+    the medians of the first kernel to each other one."""
+    print(f"\n{title}\n\n| measure | kernel | median (s) | min (s) | max (s) | n | ratio to first |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    firsts: dict[str, float] = {}
+    for measure, kernel, values in rows:
+        median = statistics.median(values)
+        first = firsts.setdefault(measure, median)
+        print(f"| {measure} | {kernel} | {median:.2f} | {min(values):.2f} | {max(values):.2f} "
+              f"| {len(values)} | {median / first:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--kernel", action="append", help="kernelspec name (repeat to compare builds)")
     parser.add_argument("--notebook", type=Path,
                         default=ROOT / "notebooks" / "00-setup" / "02-helpers-tour.ipynb")
     args = parser.parse_args()
+    kernels = args.kernel or [KERNEL]
 
-    print(f"machine: {machine()}\n")
-    starts, first_lets = zip(*(start_to_first_result() for _ in range(args.starts)))
-    print("| measure | median (s) | min (s) | max (s) | n |\n|---|---:|---:|---:|---:|")
-    for name, values in [("kernel start to first result (prelude)", starts),
-                         ("then the first `let` (waits for rust-analyzer)", first_lets)]:
-        print(f"| {name} | {statistics.median(values):.2f} "
-              f"| {min(values):.2f} | {max(values):.2f} | {len(values)} |")
+    print(f"machine: {machine()}")
+    starts: dict[str, list[float]] = {k: [] for k in kernels}
+    first_lets: dict[str, list[float]] = {k: [] for k in kernels}
+    for _ in range(args.starts):
+        for kernel in kernels:
+            start, first_let = start_to_first_result(kernel)
+            starts[kernel].append(start)
+            first_lets[kernel].append(first_let)
 
-    manager, client = start_new_kernel(kernel_name=KERNEL, startup_timeout=900, cwd="/tmp")
+    # Small cells: every kernel started, warmed (its first `let` waits for
+    # rust-analyzer), then the cells run a round at a time in each in turn.
+    sessions = {k: start_new_kernel(kernel_name=k, startup_timeout=900, cwd="/tmp") for k in kernels}
+    small: dict[str, list[float]] = {k: [] for k in kernels}
     try:
-        execute(client, "use aiguide::prelude::*;")
-        small = [execute(client, cell) for _ in range(args.repeats) for cell in SMALL_CELLS]
-        print(f"| small-cell latency | {statistics.median(small):.2f} | {min(small):.2f} "
-              f"| {max(small):.2f} | {len(small)} |")
+        for _, client in sessions.values():
+            execute(client, "use aiguide::prelude::*;\nlet warm = 0;")
+        for _ in range(args.repeats):
+            for kernel, (_, client) in sessions.items():
+                small[kernel] += [execute(client, cell) for cell in SMALL_CELLS]
     finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+        for manager, client in sessions.values():
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    table(f"machine: {machine()}", [
+        *((("kernel start to first result (prelude)", k, starts[k])) for k in kernels),
+        *((("then the first `let` (waits for rust-analyzer)", k, first_lets[k])) for k in kernels),
+        *((("small-cell latency (after the first `let`)", k, small[k])) for k in kernels),
+    ])
 
     notebook = nbformat.read(args.notebook, as_version=4)
-    manager, client = start_new_kernel(kernel_name=KERNEL, startup_timeout=900, cwd="/tmp")
-    try:
-        rows = []
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type == "code" and cell.source.strip():
-                first = next(line for line in cell.source.splitlines() if line.strip())
-                rows.append((index + 1, execute(client, cell.source), first.strip()[:50]))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    times = [seconds for _, seconds, _ in rows]
-    print(f"\nmachine: {machine()}")
-    print(f"\n{args.notebook.relative_to(ROOT)}: {len(rows)} code cells, median "
-          f"{statistics.median(times):.2f} s, total {sum(times):.1f} s\n")
-    print("| cell | seconds | first line |\n|---:|---:|---|")
-    for number, seconds, first in rows:
-        print(f"| {number} | {seconds:.2f} | `{first}` |")
+    cells = [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip()]
+    for kernel in kernels:
+        manager, client = start_new_kernel(kernel_name=kernel, startup_timeout=900, cwd="/tmp")
+        try:
+            times = [execute(client, source) for source in cells]
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+        print(f"\n{args.notebook.relative_to(ROOT)} in {kernel}: {len(times)} code cells, "
+              f"median {statistics.median(times):.2f} s, total {sum(times):.1f} s, "
+              f"the first {times[0]:.2f} s")
 
 
 if __name__ == "__main__":

@@ -45,16 +45,22 @@ fn a_passing_notebook_exits_zero_with_per_cell_times() {
     assert!(stdout.contains("passed: 2 cells"), "{stdout}");
 }
 
-#[test]
-fn inplace_writes_the_outputs_a_jupyter_client_stores() {
+/// Runs a copy of the fixture `name` with `--inplace`, checks that it passed
+/// and returns its cells as written back, outputs included.
+fn run_inplace(name: &str) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("pass.ipynb");
-    std::fs::copy(fixture("pass.ipynb"), &copy).unwrap();
+    let copy = dir.path().join(name);
+    std::fs::copy(fixture(name), &copy).unwrap();
     let output = run(&[Path::new("--inplace"), &copy]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let notebook: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
-    let cells = notebook["cells"].as_array().unwrap();
+    notebook["cells"].as_array().unwrap().clone()
+}
+
+#[test]
+fn inplace_writes_the_outputs_a_jupyter_client_stores() {
+    let cells = run_inplace("pass.ipynb");
     assert_eq!(
         cells[1]["outputs"][0],
         serde_json::json!({"output_type": "stream", "name": "stdout", "text": ["sum = 6\n"]})
@@ -147,4 +153,17 @@ fn what_is_not_a_rust_notebook_gets_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
+}
+
+#[test]
+fn a_dep_line_mid_notebook_reaches_later_cells() {
+    let cells = run_inplace("dep_mid_notebook.ipynb");
+    assert_eq!(
+        cells[3]["outputs"][0]["text"],
+        serde_json::json!(["boom 6\n"])
+    );
+    assert_eq!(
+        cells[4]["outputs"][0]["data"]["text/plain"],
+        serde_json::json!(["7"])
+    );
 }

@@ -230,6 +230,12 @@ impl Config {
         if self.allow_static_linking && self.cache_bytes == 0 {
             if let Some(sccache) = &self.sccache {
                 command.env("RUSTC_WRAPPER", sccache);
+            } else if command_name == "build" {
+                // aiguide patch: the wrapper passes rustc's arguments through
+                // unchanged and records the cell crate's command, which the
+                // next cells run without cargo (module/direct_rustc.rs).
+                command.env("RUSTC_WRAPPER", &self.subprocess_path);
+                command.env(runtime::WRAP_RUSTC_ENV, "1");
             }
         } else {
             command.env("RUSTC_WRAPPER", &self.subprocess_path);
