@@ -7,8 +7,8 @@ use image::{Rgb, RgbImage};
 use ndarray::Array2;
 use plotters::prelude::*;
 
-use super::axes::{Axes, chart_api, displayable, draw_legend};
-use super::{Figure, palette, raster};
+use super::axes::{Axes, chart_api, displayable, draw_legend, tick};
+use super::{Figure, colorbar, palette, raster};
 use crate::{Error, Result};
 
 /// Grid points per axis at which the function is evaluated; the picture
@@ -17,8 +17,9 @@ const GRID: usize = 201;
 /// Decades of values [`Contour::log_levels`] spreads its levels over.
 const LOG_DECADES: f64 = 4.0;
 
-/// A filled contour plot of `f(x, y)` over a rectangle, with optional paths
-/// (one colour and legend entry each) and marked points.
+/// A filled contour plot of `f(x, y)` over a rectangle, with a colour bar
+/// that gives the level between each two bands, and optional paths (one
+/// colour and legend entry each) and marked points.
 ///
 /// ```
 /// use aiguide::plot::contour;
@@ -161,7 +162,6 @@ impl Contour {
             // NaN sorts past every level, like a value above the top one.
             levels.partition_point(|&level| level < v)
         });
-        let n = levels.len() as f64;
         RgbImage::from_fn(w as u32, h as u32, |col, row| {
             let (r, c) = (row as usize, col as usize);
             let b = band[[r, c]];
@@ -169,10 +169,7 @@ impl Contour {
             if edge {
                 return Rgb([110, 110, 110]);
             }
-            // Pale viridis: the bands stay light so the paths stand out.
-            let RGBColor(red, green, blue) = ViridisRGB.get_color((b as f64 / n) as f32);
-            let pale = |c: u8| ((c as u16 + 255 * 2) / 3) as u8;
-            Rgb([pale(red), pale(green), pale(blue)])
+            band_color(b, levels.len())
         })
     }
 
@@ -182,9 +179,11 @@ impl Contour {
         let levels = self.level_values()?;
         let (xs, ys) = (self.x.clone(), self.y.clone());
         self.axes.render(|root| {
+            let (main, bar) =
+                root.split_horizontally(self.axes.width.saturating_sub(colorbar::WIDTH));
             let mut chart = self
                 .axes
-                .builder(root)
+                .builder(&main)
                 .build_cartesian_2d(xs.clone(), ys.clone())?;
             self.axes.mesh(&mut chart, false, true, true)?;
             for (i, (name, points)) in self.paths.iter().enumerate() {
@@ -220,9 +219,28 @@ impl Contour {
                 (yr.end - yr.start) as u32,
                 &levels,
             );
-            Ok(Some(raster::svg_image(&bands, xr.start, yr.start)?))
+            let mut underlay = raster::svg_image(&bands, xr.start, yr.start)?;
+            // One swatch per band; band b lies between levels b - 1 and b.
+            let swatches: Vec<_> = (0..=levels.len())
+                .map(|b| band_color(b, levels.len()))
+                .collect();
+            let ticks: Vec<_> = levels
+                .iter()
+                .enumerate()
+                .map(|(i, level)| ((i + 1) as f64 / swatches.len() as f64, tick(level)))
+                .collect();
+            underlay += &colorbar::draw(&bar, yr, &swatches, &ticks)?;
+            Ok(Some(underlay))
         })
     }
+}
+
+/// The colour of band `b` of `levels + 1` (0 below the lowest level): pale
+/// viridis, so the bands stay light and the paths on top stand out.
+fn band_color(b: usize, levels: usize) -> Rgb<u8> {
+    let RGBColor(red, green, blue) = ViridisRGB.get_color((b as f64 / levels.max(1) as f64) as f32);
+    let pale = |c: u8| ((c as u16 + 255 * 2) / 3) as u8;
+    Rgb([pale(red), pale(green), pale(blue)])
 }
 
 /// The part of the segment `a`-`b` inside the rectangle `xs` x `ys`
@@ -275,8 +293,14 @@ mod tests {
             .marker("minimum", (0.0, 0.0));
         let svg = c.figure().unwrap().to_svg();
         assert!(svg.contains("<image") && svg.contains("descent") && svg.contains("minimum"));
-        // A paraboloid's levels are circles: the band index grows with the radius.
+        // The colour bar: a second raster, labelled with the levels.
+        assert_eq!(svg.matches("<image").count(), 2);
         let levels = c.level_values().unwrap();
+        for level in &levels {
+            let label = format!("\n{}\n</text>", tick(level));
+            assert!(svg.contains(&label), "level {level} labelled");
+        }
+        // A paraboloid's levels are circles: the band index grows with the radius.
         assert_eq!(levels.len(), 5);
         let img = c.bands(101, 101, &levels);
         assert_ne!(img.get_pixel(50, 50), img.get_pixel(0, 0));

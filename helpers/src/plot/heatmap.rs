@@ -8,13 +8,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axes::{Axes, FONT, Side, category_labels, chart_api, displayable, tick};
-use super::{Figure, Matrix, raster};
+use super::{Figure, Matrix, colorbar, raster};
 use crate::{Error, Result};
 
 /// Matrices up to this many cells get their values written in the cells.
 const ANNOTATE_MAX_CELLS: usize = 400;
-/// Width of the colour bar area on the right.
-const COLORBAR_WIDTH: u32 = 84;
 
 /// A heatmap of a matrix, row 0 at the top, with a colour bar.
 ///
@@ -121,7 +119,7 @@ impl Heatmap {
         };
         self.axes.render(|root| {
             let (main, bar) =
-                root.split_horizontally(self.axes.width.saturating_sub(COLORBAR_WIDTH));
+                root.split_horizontally(self.axes.width.saturating_sub(colorbar::WIDTH));
             // Cell (r, c) is the unit square at x = c, y = rows - 1 - r: row 0 on top.
             let row_names = names(&self.row_labels, rows);
             let widest = row_names
@@ -159,15 +157,11 @@ impl Heatmap {
             let mut underlay =
                 raster::svg_image(&raster::resize(&cells, w, h), xr.start, yr.start)?;
             // The colour bar: a gradient beside the plot with its min and max.
-            let gradient = RgbImage::from_fn(1, 256, |_, y| {
-                color(hi - (hi - lo) * y as f64 / 255.0, lo, hi)
-            });
-            let (bx, _) = bar.get_base_pixel();
-            underlay += &raster::svg_image(&raster::resize(&gradient, 16, h), bx + 8, yr.start)?;
-            let style =
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            bar.draw(&Text::new(tick(&hi), (30, yr.start), style.clone()))?;
-            bar.draw(&Text::new(tick(&lo), (30, yr.end), style))?;
+            let gradient: Vec<_> = (0..256)
+                .map(|i| color(lo + (hi - lo) * i as f64 / 255.0, lo, hi))
+                .collect();
+            let ticks = [(0.0, tick(&lo)), (1.0, tick(&hi))];
+            underlay += &colorbar::draw(&bar, yr, &gradient, &ticks)?;
             Ok(Some(underlay))
         })
     }

@@ -13,6 +13,7 @@
 mod axes;
 mod bar;
 mod boundary;
+mod colorbar;
 mod contour;
 mod figure;
 mod heatmap;
