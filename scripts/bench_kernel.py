@@ -129,6 +129,7 @@ def main() -> None:
         *((("small-cell latency (after the first `let`)", k, small[k])) for k in kernels),
     ])
 
+    args.notebook = args.notebook.resolve()
     notebook = nbformat.read(args.notebook, as_version=4)
     cells = [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip()]
     for kernel in kernels:
